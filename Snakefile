@@ -1,0 +1,31 @@
+# lskd: Shen et al. (ICLR 2021), "Is Label Smoothing Truly Incompatible with Knowledge
+# Distillation", as one workflow. The default config is used only when no --configfile is given,
+# so configs/smoke.yaml and configs/paper.yaml replace it instead of merging into it.
+import json
+import os
+
+from snakemake.utils import min_version, validate
+
+from lskd import workflow as lw
+
+min_version("9.0")
+
+if not workflow.overwrite_configfiles:
+
+    configfile: os.path.join(workflow.basedir, "config.yaml")
+
+
+validate(config, os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml"))
+lw.check(config)
+
+
+include: "workflow/rules/data.smk"
+include: "workflow/rules/teachers.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/paper.smk"
+
+
+rule all:
+    input:
+        expand("results/tables/{table}.{ext}", table=["table1", "table10"], ext=["csv", "md", "tex"]),
+        expand("results/figures/fig4.{ext}", ext=["png", "pdf"]),

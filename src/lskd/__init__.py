@@ -1,0 +1,1 @@
+"""lskd: reproduce Shen et al. (ICLR 2021), label smoothing vs knowledge distillation."""

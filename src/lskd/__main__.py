@@ -1,0 +1,5 @@
+import sys
+
+from lskd.cli import main
+
+sys.exit(main())

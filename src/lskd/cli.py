@@ -1,0 +1,115 @@
+"""Command-line entry points; every Snakemake rule calls one ``lskd <command>``.
+
+Bad input (a missing dataset, a corrupt checkpoint) ends with one line on stderr and exit code 2.
+"""
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from lskd.data.errors import DataError
+
+
+def _json(text: str):
+    return json.loads(text)
+
+
+def curate(args):
+    from lskd.data.manifest import curate
+
+    curate(args.spec, args.out)
+
+
+def train_teacher(args):
+    import torch
+
+    from lskd.train import Recipe, train
+
+    torch.set_num_threads(args.threads)
+    train(args.data, args.out, args.arch, Recipe(**args.recipe), alpha=args.alpha,
+          seed=args.seed, stem=args.stem, bf16=args.bf16, meta=args.meta)
+
+
+def evaluate(args):
+    import torch
+
+    from lskd.evaluate import evaluate
+
+    torch.set_num_threads(args.threads)
+    meta = json.loads(Path(args.final).read_text())
+    evaluate(args.model, args.data, args.out, split=args.split, bf16=args.bf16, meta=meta)
+
+
+def stability_table(args):
+    from lskd.paper import stability_tables
+
+    stability_tables.write(args.evals, args.table, args.out)
+
+
+def fig4(args):
+    from lskd.paper import fig4
+
+    fig4.plot(args.without_ls, args.with_ls, args.out, title=args.title)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lskd", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("curate", help="write manifest.csv + dataset.json for one dataset")
+    c.add_argument("--spec", type=_json, required=True, help="the dataset's config entry (JSON)")
+    c.add_argument("--out", required=True)
+    c.set_defaults(func=curate)
+
+    t = sub.add_parser("train-teacher", help="train one teacher with Eq. 1 label smoothing")
+    t.add_argument("--data", required=True, help="curated dataset folder")
+    t.add_argument("--out", required=True)
+    t.add_argument("--arch", required=True)
+    t.add_argument("--alpha", type=float, default=0.0)
+    t.add_argument("--recipe", type=_json, required=True, help="recipe (JSON)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--stem", default="imagenet")
+    t.add_argument("--bf16", action="store_true")
+    t.add_argument("--threads", type=int, default=os.cpu_count())
+    t.add_argument("--meta", type=_json, default={}, help="fields copied into final.json")
+    t.set_defaults(func=train_teacher)
+
+    e = sub.add_parser("evaluate", help="accuracy, stability metrics, class-mean probabilities")
+    e.add_argument("--model", required=True)
+    e.add_argument("--final", required=True, help="the run's final.json (its metadata is kept)")
+    e.add_argument("--data", required=True)
+    e.add_argument("--out", required=True)
+    e.add_argument("--split", default="val")
+    e.add_argument("--bf16", action="store_true")
+    e.add_argument("--threads", type=int, default=os.cpu_count())
+    e.set_defaults(func=evaluate)
+
+    s = sub.add_parser("stability-table", help="Table 1 (intra-class) or Table 10 (inter-class)")
+    s.add_argument("--table", choices=["table1", "table10"], required=True)
+    s.add_argument("--evals", nargs="+", required=True, help="eval.json files")
+    s.add_argument("--out", required=True, help="output stem (writes .csv, .md, .tex)")
+    s.set_defaults(func=stability_table)
+
+    f = sub.add_parser("fig4", help="Figure 4: class-mean probabilities without/with LS")
+    f.add_argument("--without-ls", nargs="+", required=True, help="class_mean_probs.csv files")
+    f.add_argument("--with-ls", nargs="+", required=True, help="class_mean_probs.csv files")
+    f.add_argument("--title", default="")
+    f.add_argument("--out", required=True, help="output stem (writes .png, .pdf)")
+    f.set_defaults(func=fig4)
+    return p
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (DataError, ValueError) as err:
+        print(f"lskd {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

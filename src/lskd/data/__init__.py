@@ -1,0 +1,1 @@
+"""Datasets: readers for the raw data, curation into manifests, batches for training."""

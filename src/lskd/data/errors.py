@@ -1,0 +1,5 @@
+"""One error type for bad data, so the CLI can print it as one line."""
+
+
+class DataError(Exception):
+    """A dataset is missing, corrupt or inconsistent; the message names the file and the fix."""

@@ -1,0 +1,103 @@
+"""Curation: turn a dataset into a manifest every later step reads.
+
+A curated dataset is a folder with
+- ``manifest.csv``: one row per sample: ``sample`` (index or path in the source), ``source``
+  (the source split it is read from), ``label`` (0-based, into the class list) and ``split``
+  (``train`` or ``val``);
+- ``dataset.json``: kind, root, class names, image shape and the train split's pixel mean/std.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from lskd.data import fashion_mnist
+from lskd.data.errors import DataError
+
+
+def _per_class_sample(labels: np.ndarray, per_class: int | None, rng: np.random.Generator):
+    """Indices of up to ``per_class`` samples of every class, in index order (None: all)."""
+    chosen = []
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        if per_class is not None and per_class < len(idx):
+            idx = np.sort(rng.choice(idx, size=per_class, replace=False))
+        chosen.append(idx)
+    return np.sort(np.concatenate(chosen))
+
+
+def curate_fashion_mnist(spec: dict) -> tuple[pd.DataFrame, dict]:
+    rng = np.random.default_rng(spec.get("seed", 0))
+    rows = []
+    for source, split, per_class in (
+        ("train", "train", spec.get("train_per_class")),
+        ("test", "val", spec.get("val_per_class")),
+    ):
+        _, labels = fashion_mnist.load(spec["root"], source)
+        idx = _per_class_sample(labels, per_class, rng)
+        rows.append(pd.DataFrame({"sample": idx, "source": source, "label": labels[idx], "split": split}))
+    manifest = pd.concat(rows, ignore_index=True)
+    info = {
+        "kind": "fashion_mnist",
+        "root": str(spec["root"]),
+        "classes": fashion_mnist.CLASS_NAMES,
+        "channels": 1,
+        "size": 28,
+    }
+    return manifest, info
+
+
+CURATORS = {"fashion_mnist": curate_fashion_mnist}
+
+
+def curate(spec: dict, out_dir: str | Path) -> None:
+    """Write ``manifest.csv`` and ``dataset.json`` for the dataset described by ``spec``."""
+    manifest, info = CURATORS[spec["kind"]](spec)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    info["num_classes"] = len(info["classes"])
+    images, _ = _load_rows(info, manifest[manifest.split == "train"])
+    pixels = images.float() / 255.0
+    info["mean"] = pixels.mean(dim=(0, 2, 3)).tolist()
+    info["std"] = pixels.std(dim=(0, 2, 3)).tolist()
+    info["counts"] = manifest.groupby("split").size().to_dict()
+    manifest.to_csv(out_dir / "manifest.csv", index=False)
+    (out_dir / "dataset.json").write_text(json.dumps(info, indent=2) + "\n")
+
+
+def read_info(data_dir: str | Path) -> dict:
+    path = Path(data_dir) / "dataset.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise DataError(f"{path}: unreadable dataset description ({err}); rerun curation") from err
+
+
+def _load_rows(info: dict, rows: pd.DataFrame) -> tuple[torch.Tensor, torch.Tensor]:
+    if info["kind"] != "fashion_mnist":
+        raise DataError(f"unknown dataset kind {info['kind']!r}")
+    parts, labels = [], []
+    for source, group in rows.groupby("source", sort=False):
+        images, _ = fashion_mnist.load(info["root"], source)
+        parts.append(images[group["sample"].to_numpy()])
+        labels.append(group["label"].to_numpy())
+    images = torch.from_numpy(np.concatenate(parts)).unsqueeze(1)
+    return images, torch.from_numpy(np.concatenate(labels)).long()
+
+
+def load_split(data_dir: str | Path, split: str) -> tuple[torch.Tensor, torch.Tensor, dict]:
+    """uint8 images (N x C x H x W), labels (N,) and the dataset description of one split."""
+    info = read_info(data_dir)
+    path = Path(data_dir) / "manifest.csv"
+    try:
+        manifest = pd.read_csv(path)
+    except (OSError, ValueError) as err:
+        raise DataError(f"{path}: unreadable manifest ({err}); rerun curation") from err
+    rows = manifest[manifest.split == split]
+    if rows.empty:
+        raise DataError(f"{path}: no samples in split {split!r}")
+    images, labels = _load_rows(info, rows)
+    return images, labels, info

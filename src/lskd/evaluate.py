@@ -1,0 +1,47 @@
+"""Evaluate a trained model on one split: accuracy, stability metrics, per-class mean probabilities."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from lskd.data.batches import eval_batches
+from lskd.data.manifest import load_split
+from lskd.metrics.accuracy import topk_correct
+from lskd.metrics.stability import StabilityAccumulator
+from lskd.train import autocast, load_model
+
+
+@torch.no_grad()
+def evaluate(model_path, data_dir, out_dir, split: str = "val", bf16: bool = False,
+             meta: dict | None = None, batch_size: int = 500) -> dict:
+    """Write ``eval.json`` and ``class_mean_probs.csv`` (row c: mean softmax over class c)."""
+    model = load_model(model_path)
+    images, labels, info = load_split(data_dir, split)
+    k = info["num_classes"]
+    stability = StabilityAccumulator(k)
+    hits = {1: 0, 5: 0}
+    for x, y in eval_batches(images, labels, batch_size, info):
+        with autocast(bf16):
+            logits = model(x).float()
+        stability.update(torch.softmax(logits, dim=1), y)
+        for kk, v in topk_correct(logits, y).items():
+            hits[kk] += v
+    result = {
+        **(meta or {}),
+        "split": split,
+        "samples": len(labels),
+        "top1": 100.0 * hits[1] / len(labels),
+        "top5": 100.0 * hits[5] / len(labels),
+        "intra_class_std": stability.intra_class_std(),
+        "intra_class_variance": stability.intra_class_variance(),
+        "inter_class_variance": stability.inter_class_variance(),
+    }
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    means = pd.DataFrame(stability.class_mean_probs().numpy(), columns=info["classes"])
+    means.insert(0, "class", info["classes"])
+    means.to_csv(out_dir / "class_mean_probs.csv", index=False)
+    (out_dir / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
+    return result

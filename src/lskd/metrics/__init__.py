@@ -1,0 +1,1 @@
+"""Evaluation metrics: accuracy and the paper's stability metrics."""

@@ -1,0 +1,62 @@
+"""Model builders: torchvision architectures adapted to the input's channels and size."""
+
+import torchvision
+from torch import nn
+
+ARCHS = (
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "resnet101",
+    "mobilenet_v2",
+    "densenet121",
+    "resnext50_32x4d",
+    "wide_resnet50_2",
+    "resnext101_32x8d",
+)
+STEMS = ("imagenet", "small")
+
+
+def _set_submodule(model: nn.Module, name: str, module: nn.Module) -> None:
+    parent_name, _, child = name.rpartition(".")
+    setattr(model.get_submodule(parent_name) if parent_name else model, child, module)
+
+
+def build_model(arch: str, num_classes: int, in_channels: int = 3, stem: str = "imagenet"):
+    """A torchvision ``arch`` with ``num_classes`` outputs, randomly initialised (never downloads).
+
+    ``stem="small"`` is the usual CIFAR adaptation for 32x32 inputs: a 3x3 stride-1 first conv
+    and no max-pool, so that the feature maps are not reduced 4x before the first block.
+    """
+    if arch not in ARCHS:
+        raise ValueError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHS)}")
+    if stem not in STEMS:
+        raise ValueError(f"unknown stem {stem!r}; choose one of {', '.join(STEMS)}")
+    model = getattr(torchvision.models, arch)(weights=None, num_classes=num_classes)
+    modules = dict(model.named_modules())
+    conv_name = next(n for n, m in modules.items() if isinstance(m, nn.Conv2d))
+    conv = modules[conv_name]
+    if stem == "small":
+        kernel, stride, padding = 3, 1, 1
+        pools = [n for n, m in modules.items() if isinstance(m, nn.MaxPool2d)]
+        if pools:  # the stem's max-pool is the first one (ResNets, DenseNet)
+            _set_submodule(model, pools[0], nn.Identity())
+    else:
+        kernel, stride, padding = conv.kernel_size, conv.stride, conv.padding
+    if stem == "small" or in_channels != conv.in_channels:
+        new = nn.Conv2d(in_channels, conv.out_channels, kernel, stride, padding, bias=False)
+        nn.init.kaiming_normal_(new.weight, mode="fan_out", nonlinearity="relu")
+        _set_submodule(model, conv_name, new)
+    return model
+
+
+def classifier(model: nn.Module) -> nn.Linear:
+    """The last linear layer (its weight rows are the class templates of Mueller et al.)."""
+    return [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+__all__ = ["ARCHS", "STEMS", "build_model", "classifier", "count_parameters"]

@@ -1,0 +1,89 @@
+"""Tables 1 and 10: teacher accuracy and (1 - S) stability without and with label smoothing.
+
+Table 1 prints the intra-class metric of Algorithm 1 (``intra_class_std``), Table 10 the
+inter-class metric of Eq. 5 (``inter_class_variance``). Rows pair the teachers that share dataset,
+architecture and recipe: alpha = 0 against each alpha > 0; values are means over seeds.
+"""
+
+import pandas as pd
+
+from lskd.paper import network_name, paper_row_name
+from lskd.paper.output import write_table
+from lskd.paper.results import fmt, read_jsons, reference, seed_stats
+
+METRIC = {"table1": "intra_class_std", "table10": "inter_class_variance"}
+CAPTION = {
+    "table1": "Accuracy and intra-class variance (1 - S_stability, Algorithm 1; lower is better) "
+    "of teachers without and with label smoothing; paper: ImageNet-1K.",
+    "table10": "Accuracy and inter-class variance (1 - S^inter_stability, Eq. 5; lower is "
+    "better) of teachers without and with label smoothing; paper: ImageNet-1K.",
+}
+KEYS = ["dataset", "arch", "recipe", "alpha"]
+
+
+def build(evals: pd.DataFrame, table: str) -> pd.DataFrame:
+    """One numeric row per (dataset, arch, recipe, LS alpha) with the paper's values beside."""
+    metric = METRIC[table]
+    stats = seed_stats(evals, KEYS, ["top1", "top5", metric])
+    paper = reference(table).set_index("network")
+    rows = []
+    for (dataset, arch, recipe), group in stats.groupby(KEYS[:3], sort=False):
+        plain = group[group.alpha == 0]
+        smoothed = group[group.alpha > 0]
+        base = plain.iloc[0] if len(plain) else None
+        for _, ls in smoothed.iterrows() if len(smoothed) else [(None, None)]:
+            row = {"dataset": dataset, "network": network_name(arch, recipe), "arch": arch,
+                   "recipe": recipe, "alpha": None if ls is None else ls.alpha}
+            for tag, r in (("no_ls", base), ("ls", ls)):
+                for col in ("top1", "top5", metric):
+                    name = "stability" if col == metric else col
+                    row[f"{name}_{tag}"] = None if r is None else r[col]
+                    row[f"{name}_{tag}_std"] = None if r is None else r[f"{col}_std"]
+                row[f"n_{tag}"] = 0 if r is None else int(r["n"])
+            row["difference"] = _diff(row["stability_ls"], row["stability_no_ls"])
+            ref_name = paper_row_name(arch, recipe)
+            ref = paper.loc[ref_name] if ref_name in paper.index else None
+            for col in ("top1_no_ls", "top5_no_ls", "stability_no_ls", "top1_ls", "top5_ls",
+                        "stability_ls"):
+                row[f"paper_{col}"] = None if ref is None else ref[col]
+            row["paper_difference"] = _diff(row["paper_stability_ls"], row["paper_stability_no_ls"])
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _diff(a, b):
+    return None if a is None or b is None or pd.isna(a) or pd.isna(b) else a - b
+
+
+def _acc(row, tag, prefix=""):
+    n = row.get(f"n_{tag}", 1) if not prefix else 1
+    top1 = fmt(row[f"{prefix}top1_{tag}"], row.get(f"top1_{tag}_std"), n, 2 if not prefix else 3)
+    top5 = fmt(row[f"{prefix}top5_{tag}"], row.get(f"top5_{tag}_std"), n, 2 if not prefix else 3)
+    return f"{top1}/{top5}" if top1 else ""
+
+
+def shown(numbers: pd.DataFrame) -> pd.DataFrame:
+    """The formatted table: ours, the red difference, then the paper's numbers."""
+    out = pd.DataFrame()
+    out["Dataset"] = numbers["dataset"]
+    out["Network"] = numbers["network"]
+    out["LS α"] = numbers["alpha"].map(lambda a: fmt(a, digits=2))
+    out["Acc. w/o LS (top-1/top-5)"] = numbers.apply(_acc, axis=1, tag="no_ls")
+    out["1-S w/o LS"] = numbers.apply(
+        lambda r: fmt(r.stability_no_ls, r.stability_no_ls_std, r.n_no_ls, 4), axis=1)
+    out["Acc. w/ LS"] = numbers.apply(_acc, axis=1, tag="ls")
+    out["1-S w/ LS"] = numbers.apply(
+        lambda r: fmt(r.stability_ls, r.stability_ls_std, r.n_ls, 4), axis=1)
+    out["Δ (erased)"] = numbers["difference"].map(lambda d: fmt(d, digits=4))
+    out["Paper acc. w/o LS"] = numbers.apply(_acc, axis=1, tag="no_ls", prefix="paper_")
+    out["Paper 1-S w/o LS"] = numbers["paper_stability_no_ls"].map(lambda v: fmt(v, digits=4))
+    out["Paper acc. w/ LS"] = numbers.apply(_acc, axis=1, tag="ls", prefix="paper_")
+    out["Paper 1-S w/ LS"] = numbers["paper_stability_ls"].map(lambda v: fmt(v, digits=4))
+    out["Paper Δ"] = numbers["paper_difference"].map(lambda d: fmt(d, digits=4))
+    return out
+
+
+def write(eval_paths, table: str, stem) -> pd.DataFrame:
+    numbers = build(read_jsons(eval_paths), table)
+    write_table(numbers, shown(numbers), stem, CAPTION[table])
+    return numbers

@@ -1,0 +1,145 @@
+"""One training loop for every image model of the workflow.
+
+It checkpoints after every epoch (``last.pt``) and, when rerun after a kill, resumes from there;
+every random choice is seeded by (seed, epoch), so a resumed run ends with the same weights as
+an uninterrupted one. Per-epoch metrics go to ``metrics.csv``; the run's summary to ``final.json``.
+"""
+
+import contextlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from lskd import checkpoint
+from lskd.data.batches import cutmix, epoch_generator, eval_batches, train_batches
+from lskd.data.manifest import load_split
+from lskd.losses import smoothed_targets, soft_cross_entropy
+from lskd.metrics.accuracy import topk_correct
+from lskd.models import build_model
+
+
+@dataclass
+class Recipe:
+    """Optimisation recipe (Appendix A: SGD, step decay)."""
+
+    epochs: int
+    lr: float
+    batch_size: int
+    milestones: list[int] = field(default_factory=list)
+    gamma: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    cutmix_prob: float = 0.0
+
+
+def autocast(bf16: bool):
+    return torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+
+
+@torch.no_grad()
+def evaluate_accuracy(model, images, labels, info, bf16: bool, batch_size: int = 500):
+    model.eval()
+    hits = {1: 0, 5: 0}
+    for x, y in eval_batches(images, labels, batch_size, info):
+        with autocast(bf16):
+            logits = model(x)
+        for k, v in topk_correct(logits.float(), y).items():
+            hits[k] += v
+    return {f"top{k}": 100.0 * v / len(labels) for k, v in hits.items()}
+
+
+def train(
+    data_dir: str | Path,
+    out_dir: str | Path,
+    arch: str,
+    recipe: Recipe,
+    alpha: float = 0.0,
+    seed: int = 0,
+    stem: str = "imagenet",
+    bf16: bool = False,
+    meta: dict | None = None,
+) -> dict:
+    """Train ``arch`` on the curated dataset with Eq. 1 smoothed targets; return final.json."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    train_x, train_y, info = load_split(data_dir, "train")
+    val_x, val_y, _ = load_split(data_dir, "val")
+    k = info["num_classes"]
+
+    torch.manual_seed(seed)
+    model = build_model(arch, k, in_channels=info["channels"], stem=stem)
+    opt = torch.optim.SGD(
+        model.parameters(),
+        lr=recipe.lr,
+        momentum=recipe.momentum,
+        weight_decay=recipe.weight_decay,
+    )
+    sched = torch.optim.lr_scheduler.MultiStepLR(opt, recipe.milestones, recipe.gamma)
+    history: list[dict] = []
+    last = out_dir / "last.pt"
+    if last.exists():
+        state = checkpoint.load(last)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        history = state["history"]
+        print(f"resuming {out_dir} after epoch {len(history)}", flush=True)
+
+    for epoch in range(len(history), recipe.epochs):
+        started = time.time()
+        gen = epoch_generator(seed, epoch)
+        torch.manual_seed(seed * 100_003 + epoch)  # dropout, so that resuming is exact
+        model.train()
+        total, seen = 0.0, 0
+        lr = opt.param_groups[0]["lr"]
+        batches = train_batches(train_x, train_y, recipe.batch_size, gen, info)
+        steps = -(-len(train_y) // recipe.batch_size)
+        for x, y in tqdm(batches, total=steps, desc=f"epoch {epoch + 1}/{recipe.epochs}",
+                         mininterval=10, leave=False):
+            targets = smoothed_targets(y, k, alpha)
+            if recipe.cutmix_prob > 0 and float(torch.rand(1, generator=gen)) < recipe.cutmix_prob:
+                x, targets = cutmix(x, targets, gen)
+            with autocast(bf16):
+                logits = model(x)
+            loss = soft_cross_entropy(logits, targets)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(y)
+            seen += len(y)
+        sched.step()
+        acc = evaluate_accuracy(model, val_x, val_y, info, bf16)
+        row = {"epoch": epoch + 1, "train_loss": total / seen, "val_top1": acc["top1"],
+               "val_top5": acc["top5"], "lr": lr, "seconds": time.time() - started}
+        history.append(row)
+        checkpoint.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                         "scheduler": sched.state_dict(), "history": history}, last)
+        pd.DataFrame(history).to_csv(out_dir / "metrics.csv", index=False)
+        print(f"epoch {epoch + 1}: loss {row['train_loss']:.4f} val top-1 {acc['top1']:.2f} "
+              f"top-5 {acc['top5']:.2f} ({row['seconds']:.1f}s)", flush=True)
+
+    final = {
+        **(meta or {}),
+        "arch": arch, "alpha": alpha, "seed": seed, "stem": stem, "epochs": recipe.epochs,
+        "top1": history[-1]["val_top1"], "top5": history[-1]["val_top5"],
+        "best_top1": max(r["val_top1"] for r in history),
+        "train_seconds": sum(r["seconds"] for r in history),
+    }
+    checkpoint.save({"state_dict": model.state_dict(), "arch": arch, "num_classes": k,
+                     "in_channels": info["channels"], "stem": stem}, out_dir / "model.pt")
+    pd.DataFrame(history).to_csv(out_dir / "metrics.csv", index=False)
+    (out_dir / "final.json").write_text(json.dumps(final, indent=2) + "\n")
+    return final
+
+
+def load_model(path: str | Path):
+    """Rebuild a model saved by ``train`` (our own file, loaded with weights_only=True)."""
+    state = checkpoint.load(path)
+    model = build_model(state["arch"], state["num_classes"], state["in_channels"], state["stem"])
+    model.load_state_dict(state["state_dict"])
+    return model.eval()

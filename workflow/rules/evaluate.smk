@@ -1,0 +1,21 @@
+rule evaluate_teacher:
+    """Accuracy, stability metrics (Algorithm 1, Eq. 2, Eq. 5) and class-mean probabilities."""
+    input:
+        model="results/{dataset}/teachers/{teacher}/seed{seed}/model.pt",
+        final="results/{dataset}/teachers/{teacher}/seed{seed}/final.json",
+        manifest="results/data/{dataset}/manifest.csv",
+    output:
+        evaluation="results/{dataset}/teachers/{teacher}/seed{seed}/eval/eval.json",
+        class_means="results/{dataset}/teachers/{teacher}/seed{seed}/eval/class_mean_probs.csv",
+    params:
+        bf16="--bf16" if config["bf16"] else "",
+    threads: config["threads"]
+    log:
+        "results/logs/evaluate/{dataset}/{teacher}_seed{seed}.log",
+    conda:
+        "../../envs/lskd.yaml"
+    shell:
+        "lskd evaluate --model {input.model} --final {input.final}"
+        " --data results/data/{wildcards.dataset}"
+        " --out results/{wildcards.dataset}/teachers/{wildcards.teacher}/seed{wildcards.seed}/eval"
+        " {params.bf16} --threads {threads} > {log} 2>&1"

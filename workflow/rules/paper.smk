@@ -1,0 +1,42 @@
+rule stability_table:
+    """Table 1 (intra-class, Algorithm 1) and Table 10 (inter-class, Eq. 5), beside the paper's."""
+    input:
+        lw.teacher_evals(config),
+    output:
+        report(
+            multiext("results/tables/{table}", ".csv", ".md", ".tex"),
+            caption="../report/stability_table.rst",
+            category="Tables",
+        ),
+    wildcard_constraints:
+        table="table1|table10",
+    log:
+        "results/logs/paper/{table}.log",
+    conda:
+        "../../envs/lskd.yaml"
+    shell:
+        "lskd stability-table --table {wildcards.table} --evals {input}"
+        " --out results/tables/{wildcards.table} > {log} 2>&1"
+
+
+rule fig4:
+    """Figure 4: mean per-class probabilities of a teacher without and with LS."""
+    input:
+        without_ls=lw.teacher_evals(config, [config["figures"]["fig4"]["without_ls"]]),
+        with_ls=lw.teacher_evals(config, [config["figures"]["fig4"]["with_ls"]]),
+    output:
+        report(
+            multiext("results/figures/fig4", ".png", ".pdf"),
+            caption="../report/fig4.rst",
+            category="Figures",
+        ),
+    params:
+        without_ls=lambda wc, input: [p.replace("eval.json", "class_mean_probs.csv") for p in input.without_ls],
+        with_ls=lambda wc, input: [p.replace("eval.json", "class_mean_probs.csv") for p in input.with_ls],
+    log:
+        "results/logs/paper/fig4.log",
+    conda:
+        "../../envs/lskd.yaml"
+    shell:
+        "lskd fig4 --without-ls {params.without_ls} --with-ls {params.with_ls}"
+        " --out results/figures/fig4 > {log} 2>&1"

@@ -1,0 +1,26 @@
+rule train_teacher:
+    """Train one teacher with Eq. 1 label smoothing; resumes from last.pt after a kill."""
+    input:
+        manifest="results/data/{dataset}/manifest.csv",
+    output:
+        model="results/{dataset}/teachers/{teacher}/seed{seed}/model.pt",
+        metrics="results/{dataset}/teachers/{teacher}/seed{seed}/metrics.csv",
+        final="results/{dataset}/teachers/{teacher}/seed{seed}/final.json",
+    params:
+        arch=lambda wc: config["teachers"][wc.teacher]["arch"],
+        alpha=lambda wc: config["teachers"][wc.teacher]["alpha"],
+        stem=lambda wc: config["teachers"][wc.teacher]["stem"],
+        recipe=lambda wc: lw.recipe_json(config, wc.teacher),
+        meta=lambda wc: lw.teacher_meta(config, wc.teacher, int(wc.seed)),
+        bf16="--bf16" if config["bf16"] else "",
+    threads: config["threads"]
+    log:
+        "results/logs/teachers/{dataset}/{teacher}_seed{seed}.log",
+    conda:
+        "../../envs/lskd.yaml"
+    shell:
+        "lskd train-teacher --data results/data/{wildcards.dataset}"
+        " --out results/{wildcards.dataset}/teachers/{wildcards.teacher}/seed{wildcards.seed}"
+        " --arch {params.arch} --alpha {params.alpha} --stem {params.stem}"
+        " --recipe {params.recipe:q} --seed {wildcards.seed} --meta {params.meta:q}"
+        " {params.bf16} --threads {threads} > {log} 2>&1"
