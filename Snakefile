@@ -4,7 +4,7 @@
 import json
 import os
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 from lskd import workflow as lw
 
@@ -15,7 +15,9 @@ if not workflow.overwrite_configfiles:
     configfile: os.path.join(workflow.basedir, "config.yaml")
 
 
-validate(config, os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml"))
+lw.validate_schema(
+    config, os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml")
+)
 lw.check(config)
 
 
@@ -27,5 +29,9 @@ include: "workflow/rules/paper.smk"
 
 rule all:
     input:
-        expand("results/tables/{table}.{ext}", table=["table1", "table10"], ext=["csv", "md", "tex"]),
+        expand(
+            "results/tables/{table}.{ext}",
+            table=["table1", "table10"],
+            ext=["csv", "md", "tex"],
+        ),
         expand("results/figures/fig4.{ext}", ext=["png", "pdf"]),

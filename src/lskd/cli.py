@@ -28,8 +28,17 @@ def train_teacher(args):
     from lskd.train import Recipe, train
 
     torch.set_num_threads(args.threads)
-    train(args.data, args.out, args.arch, Recipe(**args.recipe), alpha=args.alpha,
-          seed=args.seed, stem=args.stem, bf16=args.bf16, meta=args.meta)
+    train(
+        args.data,
+        args.out,
+        args.arch,
+        Recipe(**args.recipe),
+        alpha=args.alpha,
+        seed=args.seed,
+        stem=args.stem,
+        bf16=args.bf16,
+        meta=args.meta,
+    )
 
 
 def evaluate(args):

@@ -1,4 +1,4 @@
-"""Evaluate a trained model on one split: accuracy, stability metrics, per-class mean probabilities."""
+"""Evaluate a trained model: accuracy, stability metrics, per-class mean probabilities."""
 
 import json
 from pathlib import Path
@@ -14,8 +14,15 @@ from lskd.train import autocast, load_model
 
 
 @torch.no_grad()
-def evaluate(model_path, data_dir, out_dir, split: str = "val", bf16: bool = False,
-             meta: dict | None = None, batch_size: int = 500) -> dict:
+def evaluate(
+    model_path,
+    data_dir,
+    out_dir,
+    split: str = "val",
+    bf16: bool = False,
+    meta: dict | None = None,
+    batch_size: int = 500,
+) -> dict:
     """Write ``eval.json`` and ``class_mean_probs.csv`` (row c: mean softmax over class c)."""
     model = load_model(model_path)
     images, labels, info = load_split(data_dir, split)

@@ -20,7 +20,7 @@ def smoothed_targets(labels: torch.Tensor, num_classes: int, alpha: float) -> to
 
 
 def torch_label_smoothing(alpha: float, num_classes: int) -> float:
-    """The ``label_smoothing`` argument of torch's cross-entropy that equals Eq. 1 with ``alpha``."""
+    """torch cross-entropy's ``label_smoothing`` value that equals Eq. 1 with ``alpha``."""
     return alpha * num_classes / (num_classes - 1)
 
 

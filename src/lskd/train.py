@@ -35,10 +35,20 @@ class Recipe:
     momentum: float = 0.9
     weight_decay: float = 1e-4
     cutmix_prob: float = 0.0
+    warmup_epochs: int = 0  # linear warm-up from lr / 10 (Goyal et al., 2017)
 
 
 def autocast(bf16: bool):
     return torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+
+
+def schedule(opt, recipe: Recipe):
+    """Step decay at ``milestones`` (per epoch), after an optional linear warm-up."""
+    steps = torch.optim.lr_scheduler.MultiStepLR(opt, recipe.milestones, recipe.gamma)
+    if not recipe.warmup_epochs:
+        return steps
+    warmup = torch.optim.lr_scheduler.LinearLR(opt, 0.1, total_iters=recipe.warmup_epochs)
+    return torch.optim.lr_scheduler.ChainedScheduler([warmup, steps])
 
 
 @torch.no_grad()
@@ -79,7 +89,7 @@ def train(
         momentum=recipe.momentum,
         weight_decay=recipe.weight_decay,
     )
-    sched = torch.optim.lr_scheduler.MultiStepLR(opt, recipe.milestones, recipe.gamma)
+    sched = schedule(opt, recipe)
     history: list[dict] = []
     last = out_dir / "last.pt"
     if last.exists():
@@ -99,8 +109,13 @@ def train(
         lr = opt.param_groups[0]["lr"]
         batches = train_batches(train_x, train_y, recipe.batch_size, gen, info)
         steps = -(-len(train_y) // recipe.batch_size)
-        for x, y in tqdm(batches, total=steps, desc=f"epoch {epoch + 1}/{recipe.epochs}",
-                         mininterval=10, leave=False):
+        for x, y in tqdm(
+            batches,
+            total=steps,
+            desc=f"epoch {epoch + 1}/{recipe.epochs}",
+            mininterval=10,
+            leave=False,
+        ):
             targets = smoothed_targets(y, k, alpha)
             if recipe.cutmix_prob > 0 and float(torch.rand(1, generator=gen)) < recipe.cutmix_prob:
                 x, targets = cutmix(x, targets, gen)
@@ -114,24 +129,53 @@ def train(
             seen += len(y)
         sched.step()
         acc = evaluate_accuracy(model, val_x, val_y, info, bf16)
-        row = {"epoch": epoch + 1, "train_loss": total / seen, "val_top1": acc["top1"],
-               "val_top5": acc["top5"], "lr": lr, "seconds": time.time() - started}
+        row = {
+            "epoch": epoch + 1,
+            "train_loss": total / seen,
+            "val_top1": acc["top1"],
+            "val_top5": acc["top5"],
+            "lr": lr,
+            "seconds": time.time() - started,
+        }
         history.append(row)
-        checkpoint.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                         "scheduler": sched.state_dict(), "history": history}, last)
+        checkpoint.save(
+            {
+                "model": model.state_dict(),
+                "optimizer": opt.state_dict(),
+                "scheduler": sched.state_dict(),
+                "history": history,
+            },
+            last,
+        )
         pd.DataFrame(history).to_csv(out_dir / "metrics.csv", index=False)
-        print(f"epoch {epoch + 1}: loss {row['train_loss']:.4f} val top-1 {acc['top1']:.2f} "
-              f"top-5 {acc['top5']:.2f} ({row['seconds']:.1f}s)", flush=True)
+        print(
+            f"epoch {epoch + 1}: loss {row['train_loss']:.4f} val top-1 {acc['top1']:.2f} "
+            f"top-5 {acc['top5']:.2f} ({row['seconds']:.1f}s)",
+            flush=True,
+        )
 
     final = {
         **(meta or {}),
-        "arch": arch, "alpha": alpha, "seed": seed, "stem": stem, "epochs": recipe.epochs,
-        "top1": history[-1]["val_top1"], "top5": history[-1]["val_top5"],
+        "arch": arch,
+        "alpha": alpha,
+        "seed": seed,
+        "stem": stem,
+        "epochs": recipe.epochs,
+        "top1": history[-1]["val_top1"],
+        "top5": history[-1]["val_top5"],
         "best_top1": max(r["val_top1"] for r in history),
         "train_seconds": sum(r["seconds"] for r in history),
     }
-    checkpoint.save({"state_dict": model.state_dict(), "arch": arch, "num_classes": k,
-                     "in_channels": info["channels"], "stem": stem}, out_dir / "model.pt")
+    checkpoint.save(
+        {
+            "state_dict": model.state_dict(),
+            "arch": arch,
+            "num_classes": k,
+            "in_channels": info["channels"],
+            "stem": stem,
+        },
+        out_dir / "model.pt",
+    )
     pd.DataFrame(history).to_csv(out_dir / "metrics.csv", index=False)
     (out_dir / "final.json").write_text(json.dumps(final, indent=2) + "\n")
     return final

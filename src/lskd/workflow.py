@@ -7,6 +7,10 @@ when the workflow is parsed, before any job starts, and stop with one line namin
 
 import json
 
+from jsonschema import ValidationError
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
 from lskd.data import fashion_mnist
 from lskd.data.errors import DataError
 
@@ -16,6 +20,20 @@ class ConfigError(Exception):
 
 
 DATA_CHECKS = {"fashion_mnist": fashion_mnist.check_root}
+
+
+def validate_schema(config: dict, schema_path: str) -> None:
+    """snakemake's ``validate`` (which also fills in defaults), its error cut to one line."""
+    try:
+        validate(config, schema_path)
+    except WorkflowError as err:
+        cause = err.__context__  # snakemake formats the jsonschema error into text
+        if not isinstance(cause, ValidationError):
+            raise
+        key = ".".join(str(p) for p in cause.absolute_path) or "(top level)"
+        raise ConfigError(
+            f"config key {key}: {cause.message} (allowed keys and values: {schema_path})"
+        ) from None
 
 
 def check(config: dict) -> None:
@@ -47,9 +65,7 @@ def teacher_dir(config: dict, name: str, seed: int) -> str:
 
 def teacher_evals(config: dict, names=None) -> list[str]:
     names = config["teachers"] if names is None else names
-    return [
-        f"{teacher_dir(config, n, s)}/eval/eval.json" for n in names for s in config["seeds"]
-    ]
+    return [f"{teacher_dir(config, n, s)}/eval/eval.json" for n in names for s in config["seeds"]]
 
 
 def recipe_json(config: dict, teacher: str) -> str:

@@ -3,11 +3,11 @@ rule curate:
     output:
         manifest="results/data/{dataset}/manifest.csv",
         info="results/data/{dataset}/dataset.json",
-    params:
-        spec=lambda wc: json.dumps(config["datasets"][wc.dataset], sort_keys=True),
     log:
         "results/logs/curate/{dataset}.log",
     conda:
         "../../envs/lskd.yaml"
+    params:
+        spec=lambda wc: json.dumps(config["datasets"][wc.dataset], sort_keys=True),
     shell:
         "lskd curate --spec {params.spec:q} --out results/data/{wildcards.dataset} > {log} 2>&1"

@@ -7,13 +7,13 @@ rule evaluate_teacher:
     output:
         evaluation="results/{dataset}/teachers/{teacher}/seed{seed}/eval/eval.json",
         class_means="results/{dataset}/teachers/{teacher}/seed{seed}/eval/class_mean_probs.csv",
-    params:
-        bf16="--bf16" if config["bf16"] else "",
-    threads: config["threads"]
     log:
         "results/logs/evaluate/{dataset}/{teacher}_seed{seed}.log",
     conda:
         "../../envs/lskd.yaml"
+    threads: config["threads"]
+    params:
+        bf16="--bf16" if config["bf16"] else "",
     shell:
         "lskd evaluate --model {input.model} --final {input.final}"
         " --data results/data/{wildcards.dataset}"

@@ -8,10 +8,10 @@ rule stability_table:
             caption="../report/stability_table.rst",
             category="Tables",
         ),
-    wildcard_constraints:
-        table="table1|table10",
     log:
         "results/logs/paper/{table}.log",
+    wildcard_constraints:
+        table="table1|table10",
     conda:
         "../../envs/lskd.yaml"
     shell:
@@ -30,13 +30,17 @@ rule fig4:
             caption="../report/fig4.rst",
             category="Figures",
         ),
-    params:
-        without_ls=lambda wc, input: [p.replace("eval.json", "class_mean_probs.csv") for p in input.without_ls],
-        with_ls=lambda wc, input: [p.replace("eval.json", "class_mean_probs.csv") for p in input.with_ls],
     log:
         "results/logs/paper/fig4.log",
     conda:
         "../../envs/lskd.yaml"
+    params:
+        without_ls=lambda wc, input: [
+            p.replace("eval.json", "class_mean_probs.csv") for p in input.without_ls
+        ],
+        with_ls=lambda wc, input: [
+            p.replace("eval.json", "class_mean_probs.csv") for p in input.with_ls
+        ],
     shell:
         "lskd fig4 --without-ls {params.without_ls} --with-ls {params.with_ls}"
         " --out results/figures/fig4 > {log} 2>&1"

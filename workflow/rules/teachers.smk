@@ -6,6 +6,11 @@ rule train_teacher:
         model="results/{dataset}/teachers/{teacher}/seed{seed}/model.pt",
         metrics="results/{dataset}/teachers/{teacher}/seed{seed}/metrics.csv",
         final="results/{dataset}/teachers/{teacher}/seed{seed}/final.json",
+    log:
+        "results/logs/teachers/{dataset}/{teacher}_seed{seed}.log",
+    conda:
+        "../../envs/lskd.yaml"
+    threads: config["threads"]
     params:
         arch=lambda wc: config["teachers"][wc.teacher]["arch"],
         alpha=lambda wc: config["teachers"][wc.teacher]["alpha"],
@@ -13,11 +18,6 @@ rule train_teacher:
         recipe=lambda wc: lw.recipe_json(config, wc.teacher),
         meta=lambda wc: lw.teacher_meta(config, wc.teacher, int(wc.seed)),
         bf16="--bf16" if config["bf16"] else "",
-    threads: config["threads"]
-    log:
-        "results/logs/teachers/{dataset}/{teacher}_seed{seed}.log",
-    conda:
-        "../../envs/lskd.yaml"
     shell:
         "lskd train-teacher --data results/data/{wildcards.dataset}"
         " --out results/{wildcards.dataset}/teachers/{wildcards.teacher}/seed{wildcards.seed}"

@@ -38,7 +38,10 @@ def cutmix(images: torch.Tensor, targets: torch.Tensor, gen: torch.Generator):
     lam = float(torch.rand(1, generator=gen))  # Beta(1, 1), as in the CutMix paper, is uniform
     perm = torch.randperm(n, generator=gen)
     cut_h, cut_w = int(h * (1 - lam) ** 0.5), int(w * (1 - lam) ** 0.5)
-    cy, cx = int(torch.randint(0, h, (1,), generator=gen)), int(torch.randint(0, w, (1,), generator=gen))
+    cy, cx = (
+        int(torch.randint(0, h, (1,), generator=gen)),
+        int(torch.randint(0, w, (1,), generator=gen)),
+    )
     y0, y1 = max(cy - cut_h // 2, 0), min(cy + cut_h // 2, h)
     x0, x1 = max(cx - cut_w // 2, 0), min(cx + cut_w // 2, w)
     mixed = images.clone()
@@ -60,4 +63,7 @@ def train_batches(images, labels, batch_size: int, gen: torch.Generator, info: d
 
 def eval_batches(images, labels, batch_size: int, info: dict):
     for start in range(0, len(labels), batch_size):
-        yield normalize(images[start : start + batch_size], info), labels[start : start + batch_size]
+        yield (
+            normalize(images[start : start + batch_size], info),
+            labels[start : start + batch_size],
+        )

@@ -38,7 +38,9 @@ def curate_fashion_mnist(spec: dict) -> tuple[pd.DataFrame, dict]:
     ):
         _, labels = fashion_mnist.load(spec["root"], source)
         idx = _per_class_sample(labels, per_class, rng)
-        rows.append(pd.DataFrame({"sample": idx, "source": source, "label": labels[idx], "split": split}))
+        rows.append(
+            pd.DataFrame({"sample": idx, "source": source, "label": labels[idx], "split": split})
+        )
     manifest = pd.concat(rows, ignore_index=True)
     info = {
         "kind": "fashion_mnist",

@@ -7,8 +7,9 @@
 - ``inter_class_variance``: Eq. 5 (Appendix G), the mean over classes of the squared distance of
   the class-mean probability vector to the dataset-mean vector. **Table 10 prints this.**
 
-Algorithm 1 needs batches sorted by class (one class of 50 images per batch); ``StabilityAccumulator``
-keeps per-class running sums in float64 instead, so any batch order and size gives the same numbers.
+Algorithm 1 needs batches sorted by class (one class of 50 images per batch);
+``StabilityAccumulator`` keeps per-class running sums in float64 instead, so any batch order and
+size gives the same numbers.
 """
 
 import torch

@@ -24,11 +24,14 @@ def plot(without_ls, with_ls, stem, title: str = "") -> None:
     for label, paths in (("w/o LS", without_ls), ("w/ LS", with_ls)):
         mats[label], classes = _mean_matrix(paths)
     k = len(classes)
-    fig, (major, minor) = plt.subplots(1, 2, figsize=(13, 4.2), gridspec_kw={"width_ratios": [1, 2]})
+    fig, (major, minor) = plt.subplots(
+        1, 2, figsize=(13, 4.2), gridspec_kw={"width_ratios": [1, 2]}
+    )
     width = 0.4
     for i, (label, m) in enumerate(mats.items()):
-        major.bar(np.arange(k) + (i - 0.5) * width, np.diag(m), width, label=label,
-                  color=COLORS[label])
+        major.bar(
+            np.arange(k) + (i - 0.5) * width, np.diag(m), width, label=label, color=COLORS[label]
+        )
         off = m[~np.eye(k, dtype=bool)].reshape(k, k - 1)
         xs = (np.arange(k)[:, None] * k + np.arange(k - 1)[None, :]).ravel()
         minor.bar(xs + (i - 0.5) * width, off.ravel(), width, label=label, color=COLORS[label])

@@ -32,8 +32,13 @@ def build(evals: pd.DataFrame, table: str) -> pd.DataFrame:
         smoothed = group[group.alpha > 0]
         base = plain.iloc[0] if len(plain) else None
         for _, ls in smoothed.iterrows() if len(smoothed) else [(None, None)]:
-            row = {"dataset": dataset, "network": network_name(arch, recipe), "arch": arch,
-                   "recipe": recipe, "alpha": None if ls is None else ls.alpha}
+            row = {
+                "dataset": dataset,
+                "network": network_name(arch, recipe),
+                "arch": arch,
+                "recipe": recipe,
+                "alpha": None if ls is None else ls.alpha,
+            }
             for tag, r in (("no_ls", base), ("ls", ls)):
                 for col in ("top1", "top5", metric):
                     name = "stability" if col == metric else col
@@ -43,8 +48,14 @@ def build(evals: pd.DataFrame, table: str) -> pd.DataFrame:
             row["difference"] = _diff(row["stability_ls"], row["stability_no_ls"])
             ref_name = paper_row_name(arch, recipe)
             ref = paper.loc[ref_name] if ref_name in paper.index else None
-            for col in ("top1_no_ls", "top5_no_ls", "stability_no_ls", "top1_ls", "top5_ls",
-                        "stability_ls"):
+            for col in (
+                "top1_no_ls",
+                "top5_no_ls",
+                "stability_no_ls",
+                "top1_ls",
+                "top5_ls",
+                "stability_ls",
+            ):
                 row[f"paper_{col}"] = None if ref is None else ref[col]
             row["paper_difference"] = _diff(row["paper_stability_ls"], row["paper_stability_no_ls"])
             rows.append(row)
@@ -70,10 +81,12 @@ def shown(numbers: pd.DataFrame) -> pd.DataFrame:
     out["LS α"] = numbers["alpha"].map(lambda a: fmt(a, digits=2))
     out["Acc. w/o LS (top-1/top-5)"] = numbers.apply(_acc, axis=1, tag="no_ls")
     out["1-S w/o LS"] = numbers.apply(
-        lambda r: fmt(r.stability_no_ls, r.stability_no_ls_std, r.n_no_ls, 4), axis=1)
+        lambda r: fmt(r.stability_no_ls, r.stability_no_ls_std, r.n_no_ls, 4), axis=1
+    )
     out["Acc. w/ LS"] = numbers.apply(_acc, axis=1, tag="ls")
     out["1-S w/ LS"] = numbers.apply(
-        lambda r: fmt(r.stability_ls, r.stability_ls_std, r.n_ls, 4), axis=1)
+        lambda r: fmt(r.stability_ls, r.stability_ls_std, r.n_ls, 4), axis=1
+    )
     out["Δ (erased)"] = numbers["difference"].map(lambda d: fmt(d, digits=4))
     out["Paper acc. w/o LS"] = numbers.apply(_acc, axis=1, tag="no_ls", prefix="paper_")
     out["Paper 1-S w/o LS"] = numbers["paper_stability_no_ls"].map(lambda v: fmt(v, digits=4))

@@ -1,0 +1,55 @@
+import gzip
+import shutil
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FMNIST = Path("/usr/share/datasets/fashion-mnist")
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    header = struct.pack(">HBB", 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + array.astype(np.uint8).tobytes())
+
+
+@pytest.fixture
+def fake_fmnist(tmp_path) -> Path:
+    """A tiny Fashion-MNIST in the original idx layout: 12 train / 6 test images per class."""
+    root = tmp_path / "fmnist"
+    root.mkdir()
+    rng = np.random.default_rng(0)
+    for split, per_class in (("train", 12), ("t10k", 6)):
+        labels = np.repeat(np.arange(10), per_class)
+        rng.shuffle(labels)
+        images = rng.integers(0, 256, (len(labels), 28, 28))
+        write_idx(root / f"{split}-images-idx3-ubyte.gz", images)
+        write_idx(root / f"{split}-labels-idx1-ubyte.gz", labels)
+    return root
+
+
+def run_snakemake(workdir: Path, *args, configfile: Path | None = None, check=True):
+    """snakemake on the project's Snakefile, with results under ``workdir``."""
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--cores", "2"]
+    if configfile is not None:
+        cmd += ["--configfile", str(configfile)]
+    proc = subprocess.run(cmd + list(args), cwd=workdir, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+    return proc
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory) -> Path:
+    """The whole smoke DAG, run once per session in a temporary directory."""
+    if not (FMNIST / "train-images-idx3-ubyte.gz").exists():
+        pytest.fail(f"{FMNIST} missing: apt-get install dataset-fashion-mnist")
+    workdir = tmp_path_factory.mktemp("smoke")
+    shutil.copy(ROOT / "configs" / "smoke.yaml", workdir / "smoke.yaml")
+    run_snakemake(workdir, configfile=workdir / "smoke.yaml")
+    return workdir

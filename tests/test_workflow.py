@@ -1,0 +1,123 @@
+"""End-to-end: the smoke config through real Snakemake, reruns, and bad configs."""
+
+import re
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import ROOT, run_snakemake
+
+TABLES = ["table1", "table10"]
+FIGURES = ["fig4"]
+
+
+def test_smoke_run_writes_every_table_and_figure(smoke_run):
+    for table in TABLES:
+        for ext in ("csv", "md", "tex"):
+            assert (smoke_run / f"results/tables/{table}.{ext}").stat().st_size > 0
+    for fig in FIGURES:
+        for ext in ("png", "pdf"):
+            assert (smoke_run / f"results/figures/{fig}.{ext}").stat().st_size > 1000
+
+
+def test_table1_pairs_teachers_and_shows_paper_values(smoke_run):
+    table = pd.read_csv(smoke_run / "results/tables/table1.csv")
+    assert set(table.recipe) == {"standard", "cutmix"}
+    row = table[table.recipe == "standard"].iloc[0]
+    assert row.network == "ResNet-18" and row.alpha == 0.1
+    assert row.paper_stability_no_ls == 0.3359 and row.paper_stability_ls == 0.3358
+    assert row.difference == pytest.approx(row.stability_ls - row.stability_no_ls)
+    assert 0 < row.stability_no_ls < 0.5  # a std of probabilities
+    table10 = pd.read_csv(smoke_run / "results/tables/table10.csv")
+    assert table10.iloc[0].paper_stability_no_ls == 0.1858
+    assert "Paper 1-S w/ LS" in (smoke_run / "results/tables/table1.md").read_text()
+
+
+def test_every_training_job_writes_metrics_and_final(smoke_run):
+    runs = list((smoke_run / "results/fmnist/teachers").glob("*/seed0"))
+    assert len(runs) == 4
+    for run in runs:
+        metrics = pd.read_csv(run / "metrics.csv")
+        assert list(metrics.columns[:5]) == ["epoch", "train_loss", "val_top1", "val_top5", "lr"]
+        assert metrics.epoch.tolist() == list(range(1, len(metrics) + 1))
+        assert (run / "final.json").exists() and (run / "eval/eval.json").exists()
+
+
+def job_counts(dry_run_stdout: str) -> dict[str, int]:
+    """Parse snakemake's 'Job stats' table."""
+    block = dry_run_stdout.split("Job stats:")[1].split("\n\n")[0]
+    rows = re.findall(r"^(\w+)\s+(\d+)$", block, flags=re.M)
+    return {name: int(n) for name, n in rows if name != "total"}
+
+
+def test_unchanged_rerun_schedules_nothing(smoke_run):
+    proc = run_snakemake(smoke_run, "-n", configfile=smoke_run / "smoke.yaml")
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_changing_one_alpha_reruns_only_that_teacher_and_downstream(smoke_run, tmp_path):
+    config = yaml.safe_load((smoke_run / "smoke.yaml").read_text())
+    config["teachers"]["resnet18_ls"]["alpha"] = 0.2
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(yaml.safe_dump(config))
+    proc = run_snakemake(smoke_run, "-n", configfile=changed)
+    counts = job_counts(proc.stdout)
+    assert counts == {
+        "train_teacher": 1,
+        "evaluate_teacher": 1,
+        "stability_table": 2,
+        "fig4": 1,
+        "all": 1,
+    }
+    outputs = re.findall(r"output: (results/fmnist/teachers/\w+)/", proc.stdout)
+    assert set(outputs) == {"results/fmnist/teachers/resnet18_ls"}
+
+
+def snapshot(results):
+    return {p: p.stat().st_mtime_ns for p in results.rglob("*") if p.is_file()}
+
+
+def set_key(config: dict, path: str, value):
+    *parents, last = path.split(".")
+    node = config
+    for key in parents:
+        node = node[key]
+    node[last] = value
+
+
+@pytest.mark.parametrize(
+    "path,value,expected",
+    [
+        ("recipes.standard.epochz", 3, r"config key recipes\.standard: .*'epochz' was unexpected"),
+        ("threads", "two", r"config key threads: 'two' is not of type 'integer'"),
+        ("teachers.resnet18_ls.alpha", 1.0, r"config key teachers\.resnet18_ls\.alpha: 1\.0 is"),
+        ("teachers.resnet18_ls.alpha", -0.1, r"config key teachers\.resnet18_ls\.alpha: -0\.1 is"),
+        ("teachers.resnet18.arch", "resnet19", r"config key teachers\.resnet18\.arch: 'resnet19'"),
+        (
+            "datasets.fmnist.root",
+            "/nonexistent/fmnist",
+            r"datasets\.fmnist\.root: Fashion-MNIST file /nonexistent/fmnist/\S+ not found; "
+            "install",
+        ),
+        (
+            "teachers.resnet18.recipe",
+            "longer",
+            r"teachers\.resnet18\.recipe: 'longer' is not a key of recipes",
+        ),
+        ("figures.fig4.with_ls", "nobody", r"figures\.fig4\.with_ls: 'nobody' is not a key"),
+    ],
+)
+def test_bad_config_stops_before_any_job_and_touches_nothing(
+    smoke_run, tmp_path, path, value, expected
+):
+    config = yaml.safe_load((ROOT / "configs" / "smoke.yaml").read_text())
+    set_key(config, path, value)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(config))
+    before = snapshot(smoke_run / "results")
+    proc = run_snakemake(smoke_run, configfile=bad, check=False)
+    assert proc.returncode != 0
+    lines = [line for line in (proc.stdout + proc.stderr).splitlines() if re.search(expected, line)]
+    assert len(lines) == 1, proc.stdout + proc.stderr
+    assert snapshot(smoke_run / "results") == before
