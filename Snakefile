@@ -23,6 +23,7 @@ lw.check(config)
 
 include: "workflow/rules/data.smk"
 include: "workflow/rules/teachers.smk"
+include: "workflow/rules/students.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/paper.smk"
 
@@ -31,7 +32,7 @@ rule all:
     input:
         expand(
             "results/tables/{table}.{ext}",
-            table=["table1", "table10"],
+            table=["table1", "table10", "table2", "table7", "table8", "table9", "temperature"],
             ext=["csv", "md", "tex"],
         ),
-        expand("results/figures/fig4.{ext}", ext=["png", "pdf"]),
+        expand("results/figures/{fig}.{ext}", fig=["fig4", "fig5", "fig8"], ext=["png", "pdf"]),

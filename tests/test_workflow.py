@@ -8,8 +8,8 @@ import yaml
 
 from conftest import ROOT, run_snakemake
 
-TABLES = ["table1", "table10"]
-FIGURES = ["fig4"]
+TABLES = ["table1", "table10", "table2", "table7", "table8", "table9", "temperature"]
+FIGURES = ["fig4", "fig5", "fig8"]
 
 
 def test_smoke_run_writes_every_table_and_figure(smoke_run):
@@ -44,6 +44,21 @@ def test_every_training_job_writes_metrics_and_final(smoke_run):
         assert (run / "final.json").exists() and (run / "eval/eval.json").exists()
 
 
+def test_students_tables(smoke_run):
+    table7 = pd.read_csv(smoke_run / "results/tables/table7.csv")
+    assert sorted(table7.name) == ["r18_from_r18", "r18_from_r18_cutmix_ls", "r18_from_r18_ls"]
+    assert (table7.lam == 0).all() and (table7.temperature == 1).all()
+    table9 = pd.read_csv(smoke_run / "results/tables/table9.csv")
+    assert sorted(table9.teacher_alpha) == [0.0, 0.1] and (table9.lam == 0.5).all()
+    assert table9.paper_top1.tolist() == [71.484, 71.748]  # lam 0.5 without / with LS
+    temperature = pd.read_csv(smoke_run / "results/tables/temperature.csv")
+    assert sorted(temperature.temperature.unique()) == [1.0, 4.0]
+    final = pd.read_json(
+        smoke_run / "results/fmnist/students/r18_from_r18_ls_t4/seed0/final.json", typ="series"
+    )
+    assert final.cached_teacher and final.teacher_alpha == 0.1 and final.temperature == 4.0
+
+
 def job_counts(dry_run_stdout: str) -> dict[str, int]:
     """Parse snakemake's 'Job stats' table."""
     block = dry_run_stdout.split("Job stats:")[1].split("\n\n")[0]
@@ -63,15 +78,34 @@ def test_changing_one_alpha_reruns_only_that_teacher_and_downstream(smoke_run, t
     changed.write_text(yaml.safe_dump(config))
     proc = run_snakemake(smoke_run, "-n", configfile=changed)
     counts = job_counts(proc.stdout)
+    # resnet18_ls, its evaluation and its three students (one through its logits cache)
     assert counts == {
         "train_teacher": 1,
         "evaluate_teacher": 1,
+        "cache_teacher": 1,
+        "train_student": 3,
         "stability_table": 2,
+        "kd_table": 5,
         "fig4": 1,
+        "kd_figure": 2,
         "all": 1,
     }
     outputs = re.findall(r"output: (results/fmnist/teachers/\w+)/", proc.stdout)
     assert set(outputs) == {"results/fmnist/teachers/resnet18_ls"}
+    students = re.findall(r"output: results/fmnist/students/(\w+)/", proc.stdout)
+    assert sorted(students) == ["r18_from_r18_ls", "r18_from_r18_ls_lam05", "r18_from_r18_ls_t4"]
+
+
+def test_changing_one_students_lambda_reruns_only_it_and_its_tables(smoke_run, tmp_path):
+    config = yaml.safe_load((smoke_run / "smoke.yaml").read_text())
+    config["students"]["r18_from_r18_lam05"]["lam"] = 0.3
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(yaml.safe_dump(config))
+    proc = run_snakemake(smoke_run, "-n", configfile=changed)
+    assert job_counts(proc.stdout) == {"train_student": 1, "kd_table": 5, "kd_figure": 2, "all": 1}
+    assert re.findall(r"output: results/fmnist/students/(\w+)/", proc.stdout) == [
+        "r18_from_r18_lam05"
+    ]
 
 
 def snapshot(results):
@@ -106,6 +140,17 @@ def set_key(config: dict, path: str, value):
             r"teachers\.resnet18\.recipe: 'longer' is not a key of recipes",
         ),
         ("figures.fig4.with_ls", "nobody", r"figures\.fig4\.with_ls: 'nobody' is not a key"),
+        (
+            "students.r18_from_r18.teacher",
+            "resnet77",
+            r"students\.r18_from_r18\.teacher: 'resnet77' is not a key of teachers",
+        ),
+        ("students.r18_from_r18.lam", 1.5, r"config key students\.r18_from_r18\.lam: 1\.5 is"),
+        (
+            "students.r18_from_r18.temperature",
+            0,
+            r"config key students\.r18_from_r18\.temperature: 0 is less than or equal",
+        ),
     ],
 )
 def test_bad_config_stops_before_any_job_and_touches_nothing(

@@ -41,6 +41,54 @@ def train_teacher(args):
     )
 
 
+def train_student(args):
+    import torch
+
+    from lskd import teacher_cache
+    from lskd.data.manifest import load_split
+    from lskd.train import Distillation, Recipe, load_model, train
+
+    torch.set_num_threads(args.threads)
+    teacher = load_model(args.teacher_model)
+    cached = None
+    if args.teacher_cache:
+        n = len(load_split(args.data, "train")[1])
+        cached = teacher_cache.load(args.teacher_cache, args.teacher_model, n)
+    teacher_final = json.loads(Path(args.teacher_final).read_text())
+    meta = {
+        **args.meta,
+        "teacher_arch": teacher_final["arch"],
+        "teacher_recipe": teacher_final.get("recipe"),
+        "teacher_alpha": teacher_final["alpha"],
+        "teacher_top1": teacher_final["top1"],
+        "teacher_top5": teacher_final["top5"],
+        "lam": args.lam,
+        "temperature": args.temperature,
+        "cached_teacher": cached is not None,
+    }
+    distill = Distillation(teacher, args.lam, args.temperature, cached)
+    train(
+        args.data,
+        args.out,
+        args.arch,
+        Recipe(**args.recipe),
+        seed=args.seed,
+        stem=args.stem,
+        bf16=args.bf16,
+        meta=meta,
+        distill=distill,
+    )
+
+
+def cache_teacher(args):
+    import torch
+
+    from lskd import teacher_cache
+
+    torch.set_num_threads(args.threads)
+    teacher_cache.build(args.model, args.data, args.out, bf16=args.bf16)
+
+
 def evaluate(args):
     import torch
 
@@ -55,6 +103,18 @@ def stability_table(args):
     from lskd.paper import stability_tables
 
     stability_tables.write(args.evals, args.table, args.out)
+
+
+def kd_table(args):
+    from lskd.paper import kd_tables
+
+    kd_tables.write(args.finals, args.table, args.out)
+
+
+def kd_figure(args):
+    from lskd.paper import kd_figures
+
+    getattr(kd_figures, args.figure)(args.finals, args.out)
 
 
 def fig4(args):
@@ -85,6 +145,31 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--meta", type=_json, default={}, help="fields copied into final.json")
     t.set_defaults(func=train_teacher)
 
+    st = sub.add_parser("train-student", help="distill a student from a frozen teacher (Eq. 4)")
+    st.add_argument("--data", required=True, help="curated dataset folder")
+    st.add_argument("--out", required=True)
+    st.add_argument("--arch", required=True)
+    st.add_argument("--teacher-model", required=True, help="the teacher's model.pt")
+    st.add_argument("--teacher-final", required=True, help="the teacher's final.json")
+    st.add_argument("--teacher-cache", help="cached teacher logits (then no augmentation)")
+    st.add_argument("--lam", type=float, default=0.0, help="weight of the hard-label term")
+    st.add_argument("--temperature", type=float, default=1.0)
+    st.add_argument("--recipe", type=_json, required=True, help="recipe (JSON)")
+    st.add_argument("--seed", type=int, default=0)
+    st.add_argument("--stem", default="imagenet")
+    st.add_argument("--bf16", action="store_true")
+    st.add_argument("--threads", type=int, default=os.cpu_count())
+    st.add_argument("--meta", type=_json, default={}, help="fields copied into final.json")
+    st.set_defaults(func=train_student)
+
+    ct = sub.add_parser("cache-teacher", help="teacher logits on the unaugmented train split")
+    ct.add_argument("--model", required=True)
+    ct.add_argument("--data", required=True)
+    ct.add_argument("--out", required=True)
+    ct.add_argument("--bf16", action="store_true")
+    ct.add_argument("--threads", type=int, default=os.cpu_count())
+    ct.set_defaults(func=cache_teacher)
+
     e = sub.add_parser("evaluate", help="accuracy, stability metrics, class-mean probabilities")
     e.add_argument("--model", required=True)
     e.add_argument("--final", required=True, help="the run's final.json (its metadata is kept)")
@@ -100,6 +185,20 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--evals", nargs="+", required=True, help="eval.json files")
     s.add_argument("--out", required=True, help="output stem (writes .csv, .md, .tex)")
     s.set_defaults(func=stability_table)
+
+    k = sub.add_parser("kd-table", help="Tables 2, 7, 8, 9 or the temperature sweep")
+    k.add_argument(
+        "--table", choices=["table2", "table7", "table8", "table9", "temperature"], required=True
+    )
+    k.add_argument("--finals", nargs="+", required=True, help="the students' final.json files")
+    k.add_argument("--out", required=True, help="output stem (writes .csv, .md, .tex)")
+    k.set_defaults(func=kd_table)
+
+    kf = sub.add_parser("kd-figure", help="Figure 5 (KD curves) or Figure 8 (teacher vs student)")
+    kf.add_argument("--figure", choices=["fig5", "fig8"], required=True)
+    kf.add_argument("--finals", nargs="+", required=True, help="the students' final.json files")
+    kf.add_argument("--out", required=True, help="output stem (writes .png, .pdf)")
+    kf.set_defaults(func=kd_figure)
 
     f = sub.add_parser("fig4", help="Figure 4: class-mean probabilities without/with LS")
     f.add_argument("--without-ls", nargs="+", required=True, help="class_mean_probs.csv files")

@@ -1,4 +1,4 @@
-"""One training loop for every image model of the workflow.
+"""One training loop for every image model of the workflow: teachers and KD students.
 
 It checkpoints after every epoch (``last.pt``) and, when rerun after a kill, resumes from there;
 every random choice is seeded by (seed, epoch), so a resumed run ends with the same weights as
@@ -18,7 +18,7 @@ from tqdm import tqdm
 from lskd import checkpoint
 from lskd.data.batches import cutmix, epoch_generator, eval_batches, train_batches
 from lskd.data.manifest import load_split
-from lskd.losses import smoothed_targets, soft_cross_entropy
+from lskd.losses import mixed_kd_loss, smoothed_targets, soft_cross_entropy
 from lskd.metrics.accuracy import topk_correct
 from lskd.models import build_model
 
@@ -36,6 +36,31 @@ class Recipe:
     weight_decay: float = 1e-4
     cutmix_prob: float = 0.0
     warmup_epochs: int = 0  # linear warm-up from lr / 10 (Goyal et al., 2017)
+
+
+@dataclass
+class Distillation:
+    """A frozen teacher for a student (Eq. 4, or Appendix E's mix when ``lam`` > 0).
+
+    With ``cached_logits`` (the teacher's logits on the augmentation-free training images, in
+    manifest order) the teacher is not run and the student trains on unaugmented images too.
+    """
+
+    teacher: torch.nn.Module
+    lam: float = 0.0
+    temperature: float = 1.0
+    cached_logits: torch.Tensor | None = None
+
+    def __post_init__(self):
+        self.teacher.eval()
+        for p in self.teacher.parameters():
+            p.requires_grad_(False)
+
+    def teacher_logits(self, x, idx, bf16: bool) -> torch.Tensor:
+        if self.cached_logits is not None:
+            return self.cached_logits[idx]
+        with torch.no_grad(), autocast(bf16):
+            return self.teacher(x).float()
 
 
 def autocast(bf16: bool):
@@ -73,8 +98,10 @@ def train(
     stem: str = "imagenet",
     bf16: bool = False,
     meta: dict | None = None,
+    distill: Distillation | None = None,
 ) -> dict:
-    """Train ``arch`` on the curated dataset with Eq. 1 smoothed targets; return final.json."""
+    """Train ``arch`` on the curated dataset and return final.json: a teacher with Eq. 1
+    targets smoothed by ``alpha``, or, with ``distill``, a student of a frozen teacher."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     train_x, train_y, info = load_split(data_dir, "train")
@@ -107,21 +134,30 @@ def train(
         model.train()
         total, seen = 0.0, 0
         lr = opt.param_groups[0]["lr"]
-        batches = train_batches(train_x, train_y, recipe.batch_size, gen, info)
+        aug = distill is None or distill.cached_logits is None
+        batches = train_batches(train_x, train_y, recipe.batch_size, gen, info, aug=aug)
         steps = -(-len(train_y) // recipe.batch_size)
-        for x, y in tqdm(
+        for x, y, idx in tqdm(
             batches,
             total=steps,
             desc=f"epoch {epoch + 1}/{recipe.epochs}",
             mininterval=10,
             leave=False,
         ):
-            targets = smoothed_targets(y, k, alpha)
-            if recipe.cutmix_prob > 0 and float(torch.rand(1, generator=gen)) < recipe.cutmix_prob:
-                x, targets = cutmix(x, targets, gen)
+            if distill is None:
+                targets = smoothed_targets(y, k, alpha)
+                if (
+                    recipe.cutmix_prob > 0
+                    and float(torch.rand(1, generator=gen)) < recipe.cutmix_prob
+                ):
+                    x, targets = cutmix(x, targets, gen)
             with autocast(bf16):
                 logits = model(x)
-            loss = soft_cross_entropy(logits, targets)
+            if distill is None:
+                loss = soft_cross_entropy(logits, targets)
+            else:  # the teacher sees the student's (augmented) batch
+                teacher_logits = distill.teacher_logits(x, idx, bf16)
+                loss = mixed_kd_loss(logits, teacher_logits, y, distill.lam, distill.temperature)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

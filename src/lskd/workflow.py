@@ -36,43 +36,78 @@ def validate_schema(config: dict, schema_path: str) -> None:
         ) from None
 
 
+def _must_name(config: dict, where: str, value: str, section: str) -> None:
+    if value not in config[section]:
+        raise ConfigError(
+            f"{where}: {value!r} is not a key of {section} ({', '.join(config[section])})"
+        )
+
+
 def check(config: dict) -> None:
-    datasets = config["datasets"]
-    for name, spec in datasets.items():
+    for name, spec in config["datasets"].items():
         try:
             DATA_CHECKS[spec["kind"]](spec["root"])
         except DataError as err:
             raise ConfigError(f"datasets.{name}.root: {err}") from None
     for name, teacher in config["teachers"].items():
-        if teacher["dataset"] not in datasets:
-            raise ConfigError(
-                f"teachers.{name}.dataset: {teacher['dataset']!r} is not a key of datasets "
-                f"({', '.join(datasets)})"
-            )
-        if teacher["recipe"] not in config["recipes"]:
-            raise ConfigError(
-                f"teachers.{name}.recipe: {teacher['recipe']!r} is not a key of recipes "
-                f"({', '.join(config['recipes'])})"
-            )
+        _must_name(config, f"teachers.{name}.dataset", teacher["dataset"], "datasets")
+        _must_name(config, f"teachers.{name}.recipe", teacher["recipe"], "recipes")
+    for name, student in config.get("students", {}).items():
+        _must_name(config, f"students.{name}.teacher", student["teacher"], "teachers")
+        _must_name(config, f"students.{name}.recipe", student["recipe"], "recipes")
     for key, name in config["figures"]["fig4"].items():
-        if name not in config["teachers"]:
-            raise ConfigError(f"figures.fig4.{key}: {name!r} is not a key of teachers")
+        _must_name(config, f"figures.fig4.{key}", name, "teachers")
 
 
-def teacher_dir(config: dict, name: str, seed: int) -> str:
-    return f"results/{config['teachers'][name]['dataset']}/teachers/{name}/seed{seed}"
+def dataset_of(config: dict, name: str, kind: str = "teachers") -> str:
+    entry = config[kind][name]
+    return entry["dataset"] if kind == "teachers" else dataset_of(config, entry["teacher"])
+
+
+def run_dir(config: dict, name: str, seed: int, kind: str = "teachers") -> str:
+    """Folder of one training run: ``kind`` is "teachers" or "students"."""
+    return f"results/{dataset_of(config, name, kind)}/{kind}/{name}/seed{seed}"
 
 
 def teacher_evals(config: dict, names=None) -> list[str]:
     names = config["teachers"] if names is None else names
-    return [f"{teacher_dir(config, n, s)}/eval/eval.json" for n in names for s in config["seeds"]]
+    return [f"{run_dir(config, n, s)}/eval/eval.json" for n in names for s in config["seeds"]]
 
 
-def recipe_json(config: dict, teacher: str) -> str:
-    return json.dumps(config["recipes"][config["teachers"][teacher]["recipe"]], sort_keys=True)
+def student_finals(config: dict) -> list[str]:
+    return [
+        f"{run_dir(config, n, s, 'students')}/final.json"
+        for n in config.get("students", {})
+        for s in config["seeds"]
+    ]
 
 
-def teacher_meta(config: dict, name: str, seed: int) -> str:
-    t = config["teachers"][name]
-    meta = {"name": name, "dataset": t["dataset"], "recipe": t["recipe"], "seed": seed}
+def student_inputs(config: dict, name: str, seed: int) -> dict:
+    """The teacher of the same seed; its logits cache when the student uses one."""
+    student = config["students"][name]
+    teacher = run_dir(config, student["teacher"], seed)
+    inputs = {
+        "teacher_model": f"{teacher}/model.pt",
+        "teacher_final": f"{teacher}/final.json",
+        "manifest": f"results/data/{dataset_of(config, name, 'students')}/manifest.csv",
+    }
+    if student["cache_teacher"]:
+        inputs["cache"] = f"{teacher}/cache/train_logits.pt"
+    return inputs
+
+
+def recipe_json(config: dict, name: str, kind: str = "teachers") -> str:
+    return json.dumps(config["recipes"][config[kind][name]["recipe"]], sort_keys=True)
+
+
+def run_meta(config: dict, name: str, seed: int, kind: str = "teachers") -> str:
+    entry = config[kind][name]
+    meta = {
+        "name": name,
+        "dataset": dataset_of(config, name, kind),
+        "recipe": entry["recipe"],
+        "seed": seed,
+    }
+    if kind == "students":
+        meta["teacher"] = entry["teacher"]
     return json.dumps(meta, sort_keys=True)

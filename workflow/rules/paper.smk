@@ -44,3 +44,45 @@ rule fig4:
     shell:
         "lskd fig4 --without-ls {params.without_ls} --with-ls {params.with_ls}"
         " --out results/figures/fig4 > {log} 2>&1"
+
+
+rule kd_table:
+    """Tables 2, 7, 8, 9 and the temperature sweep, from the students' final.json files."""
+    input:
+        lw.student_finals(config),
+    output:
+        report(
+            multiext("results/tables/{table}", ".csv", ".md", ".tex"),
+            caption="../report/kd_table.rst",
+            category="Tables",
+        ),
+    wildcard_constraints:
+        table="table2|table7|table8|table9|temperature",
+    log:
+        "results/logs/paper/{table}.log",
+    conda:
+        "../../envs/lskd.yaml"
+    shell:
+        "lskd kd-table --table {wildcards.table} --finals {input}"
+        " --out results/tables/{wildcards.table} > {log} 2>&1"
+
+
+rule kd_figure:
+    """Figure 5 (distillation loss and accuracy curves) and Figure 8 (teacher vs student)."""
+    input:
+        lw.student_finals(config),
+    output:
+        report(
+            multiext("results/figures/{figure}", ".png", ".pdf"),
+            caption="../report/kd_figure.rst",
+            category="Figures",
+        ),
+    wildcard_constraints:
+        figure="fig5|fig8",
+    log:
+        "results/logs/paper/{figure}.log",
+    conda:
+        "../../envs/lskd.yaml"
+    shell:
+        "lskd kd-figure --figure {wildcards.figure} --finals {input}"
+        " --out results/figures/{wildcards.figure} > {log} 2>&1"

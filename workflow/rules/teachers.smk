@@ -16,7 +16,7 @@ rule train_teacher:
         alpha=lambda wc: config["teachers"][wc.teacher]["alpha"],
         stem=lambda wc: config["teachers"][wc.teacher]["stem"],
         recipe=lambda wc: lw.recipe_json(config, wc.teacher),
-        meta=lambda wc: lw.teacher_meta(config, wc.teacher, int(wc.seed)),
+        meta=lambda wc: lw.run_meta(config, wc.teacher, int(wc.seed)),
         bf16="--bf16" if config["bf16"] else "",
     shell:
         "lskd train-teacher --data results/data/{wildcards.dataset}"

@@ -50,15 +50,17 @@ def cutmix(images: torch.Tensor, targets: torch.Tensor, gen: torch.Generator):
     return mixed, kept * targets + (1 - kept) * targets[perm]
 
 
-def train_batches(images, labels, batch_size: int, gen: torch.Generator, info: dict):
-    """Yield (normalized augmented images, labels) over one shuffled epoch (last batch dropped
-    only if it has a single sample, which BatchNorm cannot train on)."""
+def train_batches(images, labels, batch_size: int, gen: torch.Generator, info: dict, aug=True):
+    """Yield (normalized images, labels, sample indices) over one shuffled epoch, augmented
+    unless ``aug`` is False (last batch dropped only if it has a single sample, which BatchNorm
+    cannot train on)."""
     order = torch.randperm(len(labels), generator=gen)
     for start in range(0, len(order), batch_size):
         idx = order[start : start + batch_size]
         if len(idx) < 2:
             break
-        yield normalize(augment(images[idx], gen), info), labels[idx]
+        x = augment(images[idx], gen) if aug else images[idx]
+        yield normalize(x, info), labels[idx], idx
 
 
 def eval_batches(images, labels, batch_size: int, info: dict):

@@ -32,7 +32,12 @@ def build_model(arch: str, num_classes: int, in_channels: int = 3, stem: str = "
         raise ValueError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHS)}")
     if stem not in STEMS:
         raise ValueError(f"unknown stem {stem!r}; choose one of {', '.join(STEMS)}")
-    model = getattr(torchvision.models, arch)(weights=None, num_classes=num_classes)
+    kwargs = {}
+    if arch.startswith(("resnet", "resnext", "wide_resnet")):
+        # Goyal et al. (2017), whose ImageNet protocol the paper follows: the last BN of each
+        # residual block starts at zero; ResNet-50 diverges on small inputs without it.
+        kwargs["zero_init_residual"] = True
+    model = getattr(torchvision.models, arch)(weights=None, num_classes=num_classes, **kwargs)
     modules = dict(model.named_modules())
     conv_name = next(n for n, m in modules.items() if isinstance(m, nn.Conv2d))
     conv = modules[conv_name]

@@ -1,0 +1,90 @@
+"""Seconds per student epoch: plain training, KD with an online teacher, KD with cached logits.
+
+One run, same data, student, batch size and threads; ratios against plain training. The target
+for cached KD is <= 1.1x plain training (the cache is built once per teacher, reported apart).
+
+    python benchmarks/kd_overhead.py [--student resnet18] [--teacher resnet50] [--per-class 300]
+"""
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from lskd import teacher_cache
+from lskd.data.manifest import curate, load_split
+from lskd.train import Distillation, Recipe, load_model, train
+
+
+def epoch_seconds(data, out, arch, recipe, bf16, distill=None) -> float:
+    final = train(data, out, arch, recipe, bf16=bf16, distill=distill)
+    return final["train_seconds"] / recipe.epochs
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--student", default="resnet18")
+    p.add_argument("--teacher", default="resnet50")
+    p.add_argument("--per-class", type=int, default=300)
+    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--fp32", action="store_true", help="no bf16 autocast")
+    p.add_argument("--root", default="/usr/share/datasets/fashion-mnist")
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    bf16 = not args.fp32
+    recipe = Recipe(epochs=args.epochs, lr=0.05, batch_size=128)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        data = tmp / "data"
+        curate(
+            {
+                "kind": "fashion_mnist",
+                "root": args.root,
+                "train_per_class": args.per_class,
+                "val_per_class": 50,
+            },
+            data,
+        )
+        train(
+            data,
+            tmp / "teacher",
+            args.teacher,
+            Recipe(epochs=1, lr=0.05, batch_size=128),
+            bf16=bf16,
+        )
+        teacher_path = tmp / "teacher" / "model.pt"
+        start = time.perf_counter()
+        teacher_cache.build(teacher_path, data, tmp / "cache.pt", bf16=bf16)
+        cache_seconds = time.perf_counter() - start
+        n = len(load_split(data, "train")[1])
+        cached = teacher_cache.load(tmp / "cache.pt", teacher_path, n)
+
+        plain = epoch_seconds(data, tmp / "plain", args.student, recipe, bf16)
+        online = epoch_seconds(
+            data, tmp / "online", args.student, recipe, bf16, Distillation(load_model(teacher_path))
+        )
+        offline = epoch_seconds(
+            data,
+            tmp / "cached",
+            args.student,
+            recipe,
+            bf16,
+            Distillation(load_model(teacher_path), cached_logits=cached),
+        )
+    print(
+        f"student {args.student}, teacher {args.teacher}, {n} training images, "
+        f"{args.threads} threads, {'bf16' if bf16 else 'fp32'}"
+    )
+    print(f"plain training     {plain:7.2f} s/epoch  1.00x")
+    print(f"KD, online teacher {online:7.2f} s/epoch  {online / plain:.2f}x")
+    print(
+        f"KD, cached teacher {offline:7.2f} s/epoch  {offline / plain:.2f}x "
+        f"(+ {cache_seconds:.2f} s once per teacher to build the cache)"
+    )
+
+
+if __name__ == "__main__":
+    main()

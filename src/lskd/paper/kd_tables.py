@@ -1,0 +1,212 @@
+"""Tables 2, 7, 8, 9 and the temperature sweep: students distilled from teachers without/with LS.
+
+Every student's ``final.json`` carries its teacher's architecture, recipe, alpha and accuracy, so
+the tables need only those files. Values are means (± std, n) over seeds, the paper's beside.
+"""
+
+import pandas as pd
+
+from lskd.paper import ARCH_NAMES, RECIPE_SUFFIX, network_name
+from lskd.paper.output import write_table
+from lskd.paper.results import fmt, read_jsons, reference, seed_stats
+
+SHORT = {
+    "resnet18": "R18",
+    "resnet50": "R50",
+    "resnet101": "R101",
+    "mobilenet_v2": "MobileNet V2",
+    "densenet121": "DenseNet-121",
+    "wide_resnet50_2": "Wide ResNet-50-2",
+    "resnext101_32x8d": "ResNeXt-101-32x8d",
+}
+KEYS = [
+    "dataset",
+    "name",
+    "teacher",
+    "teacher_arch",
+    "teacher_recipe",
+    "teacher_alpha",
+    "arch",
+    "lam",
+    "temperature",
+    "cached_teacher",
+]
+VALUES = ["teacher_top1", "teacher_top5", "top1", "top5"]
+CAPTIONS = {
+    "table2": "Students distilled with soft labels only (Eq. 4, T = 1) from ResNet-50 teachers "
+    "without and with LS (✔); paper: ImageNet-1K.",
+    "table7": "Students distilled with soft labels only (Eq. 4, T = 1) from every configured "
+    "teacher without and with LS (✔); paper: ImageNet-1K (Table 7).",
+    "table8": "The same student from teachers of increasing quality (Eq. 4, T = 1), sorted by "
+    "teacher top-1; paper: ImageNet-1K (Table 8).",
+    "table9": "Hard/soft mixtures λ·H(p_S, y) + (1 − λ)·H(p_S, p_T) (Appendix E) from teachers "
+    "without and with LS; paper: ResNet-50 → ResNet-18 on ImageNet-1K (Table 9).",
+    "temperature": "Extension: students at several KD temperatures T (soft term × T²) from "
+    "teachers without and with LS (cf. Chandrasegaran et al., ICML 2022). Not in the paper.",
+}
+
+
+def student_stats(finals: pd.DataFrame) -> pd.DataFrame:
+    stats = seed_stats(finals, KEYS, VALUES)
+    stats["ls"] = stats.teacher_alpha > 0
+    return stats
+
+
+def _soft_only(stats):
+    return stats[(stats.lam == 0) & (stats.temperature == 1)]
+
+
+def _acc(row, prefix="", digits=2):
+    top1 = fmt(row[f"{prefix}top1"], row.get(f"{prefix}top1_std"), row["n"], digits)
+    top5 = fmt(row[f"{prefix}top5"], row.get(f"{prefix}top5_std"), row["n"], digits)
+    return f"{top1}/{top5}"
+
+
+def _view(rows) -> pd.Series:
+    """How the student saw its teacher: on its augmented batch, or cached on unaugmented ones."""
+    return rows.cached_teacher.map({True: "cached, no aug.", False: "online"})
+
+
+def _paper(value, digits=3):
+    return fmt(value, digits=digits)
+
+
+def table7(stats: pd.DataFrame, teacher_archs=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rows = _soft_only(stats)
+    if teacher_archs is not None:
+        rows = rows[rows.teacher_arch.isin(teacher_archs)]
+    rows = rows.sort_values(["dataset", "teacher_arch", "ls", "arch"]).copy()
+    paper = reference("table7")
+    paper = paper[paper.dataset == "ImageNet-1K"].set_index(["teacher", "teacher_ls", "student"])
+    for col in ("teacher_top1", "teacher_top5", "student_top1", "student_top5"):
+        rows[f"paper_{col}"] = [
+            paper[col].get((ARCH_NAMES.get(t, t), int(ls), ARCH_NAMES.get(s, s)))
+            for t, ls, s in zip(rows.teacher_arch, rows.ls, rows.arch, strict=True)
+        ]
+    shown = pd.DataFrame(
+        {
+            "Dataset": rows.dataset,
+            "Teacher": [
+                network_name(a, r)
+                for a, r in zip(rows.teacher_arch, rows.teacher_recipe, strict=True)
+            ],
+            "w/ LS": rows.ls.map({True: "✔", False: ""}),
+            "Teacher acc. (top-1/top-5)": rows.apply(_acc, axis=1, prefix="teacher_"),
+            "Student": rows.arch.map(lambda a: ARCH_NAMES.get(a, a)),
+            "Student acc. (top-1/top-5)": rows.apply(_acc, axis=1),
+            "KD": _view(rows),
+            "n": rows.n,
+            "Paper teacher": [
+                f"{_paper(a)}/{_paper(b)}" if _paper(a) else ""
+                for a, b in zip(rows.paper_teacher_top1, rows.paper_teacher_top5, strict=True)
+            ],
+            "Paper student": [
+                f"{_paper(a)}/{_paper(b)}" if _paper(a) else ""
+                for a, b in zip(rows.paper_student_top1, rows.paper_student_top5, strict=True)
+            ],
+        }
+    )
+    return rows, shown
+
+
+def teacher_label(arch: str, recipe: str, alpha: float) -> str:
+    """Table 8's teacher label, e.g. 'R50+LS+Long'."""
+    return SHORT.get(arch, arch) + ("+LS" if alpha > 0 else "") + RECIPE_SUFFIX.get(recipe, "")
+
+
+def table8(stats: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rows = _soft_only(stats).copy()
+    rows["label"] = [
+        teacher_label(a, r, al)
+        for a, r, al in zip(rows.teacher_arch, rows.teacher_recipe, rows.teacher_alpha, strict=True)
+    ]
+    rows = rows.sort_values(["dataset", "arch", "teacher_top1"])
+    paper = reference("table8").set_index(["teacher", "student"])
+    keys = list(zip(rows.label, rows.arch.map(lambda a: SHORT.get(a, a)), strict=True))
+    rows["paper_teacher_top1"] = [paper.teacher_top1.get(k) for k in keys]
+    rows["paper_student_top1"] = [paper.student_top1.get(k) for k in keys]
+    shown = pd.DataFrame(
+        {
+            "Dataset": rows.dataset,
+            "Teacher": rows.label,
+            "Teacher top-1": [
+                fmt(m, s, n)
+                for m, s, n in zip(rows.teacher_top1, rows.teacher_top1_std, rows.n, strict=True)
+            ],
+            "Student": rows.arch.map(lambda a: SHORT.get(a, a)),
+            "KD": _view(rows),
+            "Student top-1": [
+                fmt(m, s, n) for m, s, n in zip(rows.top1, rows.top1_std, rows.n, strict=True)
+            ],
+            "n": rows.n,
+            "Paper teacher top-1": rows.paper_teacher_top1.map(_paper),
+            "Paper student top-1": rows.paper_student_top1.map(_paper),
+        }
+    )
+    return rows, shown
+
+
+def table9(stats: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rows = stats[(stats.lam > 0) & (stats.temperature == 1)]
+    rows = rows.sort_values(["dataset", "lam", "teacher_arch", "ls"]).copy()
+    paper = reference("table9").set_index(["lam", "teacher_ls"])
+    keys = list(zip(rows.lam.round(3), rows.ls.astype(int), strict=True))
+    rows["paper_top1"] = [paper.student_top1.get(k) for k in keys]
+    rows["paper_top5"] = [paper.student_top5.get(k) for k in keys]
+    shown = pd.DataFrame(
+        {
+            "Dataset": rows.dataset,
+            "Ratio (hard – soft)": [f"{lam:g} – {1 - lam:g}" for lam in rows.lam],
+            "Teacher": [
+                network_name(a, r)
+                for a, r in zip(rows.teacher_arch, rows.teacher_recipe, strict=True)
+            ],
+            "w/ LS": rows.ls.map({True: "✔", False: ""}),
+            "Student": rows.arch.map(lambda a: ARCH_NAMES.get(a, a)),
+            "Student acc. (top-1/top-5)": rows.apply(_acc, axis=1),
+            "KD": _view(rows),
+            "n": rows.n,
+            "Paper (R50 → R18)": [
+                f"{_paper(a)}/{_paper(b)}" if _paper(a) else ""
+                for a, b in zip(rows.paper_top1, rows.paper_top5, strict=True)
+            ],
+        }
+    )
+    return rows, shown
+
+
+def temperature(stats: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rows = stats[stats.lam == 0].sort_values(
+        ["dataset", "teacher_arch", "arch", "temperature", "ls"]
+    )
+    shown = pd.DataFrame(
+        {
+            "Dataset": rows.dataset,
+            "Teacher": [
+                network_name(a, r)
+                for a, r in zip(rows.teacher_arch, rows.teacher_recipe, strict=True)
+            ],
+            "w/ LS": rows.ls.map({True: "✔", False: ""}),
+            "Student": rows.arch.map(lambda a: ARCH_NAMES.get(a, a)),
+            "T": rows.temperature.map(lambda t: f"{t:g}"),
+            "Student acc. (top-1/top-5)": rows.apply(_acc, axis=1),
+            "KD": _view(rows),
+            "n": rows.n,
+        }
+    )
+    return rows, shown
+
+
+BUILDERS = {
+    "table2": lambda s: table7(s, teacher_archs=["resnet50"]),
+    "table7": table7,
+    "table8": table8,
+    "table9": table9,
+    "temperature": temperature,
+}
+
+
+def write(final_paths, table: str, stem) -> pd.DataFrame:
+    numbers, shown = BUILDERS[table](student_stats(read_jsons(final_paths)))
+    write_table(numbers, shown, stem, CAPTIONS[table])
+    return numbers

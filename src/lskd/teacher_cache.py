@@ -1,0 +1,59 @@
+"""Teacher logits on the augmentation-free training images, computed once per teacher.
+
+Every student of that teacher that trains without augmentation can reuse them instead of running
+the teacher. The cache records the SHA-256 of the teacher checkpoint and the view it was computed
+on; loading it for another checkpoint or view is an error, never a silent change of results.
+"""
+
+import hashlib
+from pathlib import Path
+
+import torch
+
+from lskd import checkpoint
+from lskd.data.batches import eval_batches
+from lskd.data.errors import DataError
+from lskd.data.manifest import load_split
+from lskd.train import autocast, load_model
+
+VIEW = "train split, no augmentation"
+
+
+def sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@torch.no_grad()
+def build(model_path, data_dir, out_path, bf16: bool = False, batch_size: int = 500) -> None:
+    model = load_model(model_path)
+    images, labels, info = load_split(data_dir, "train")
+    parts = []
+    for x, _ in eval_batches(images, labels, batch_size, info):
+        with autocast(bf16):
+            parts.append(model(x).float())
+    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+    checkpoint.save(
+        {
+            "logits": torch.cat(parts),
+            "teacher_sha256": sha256(model_path),
+            "view": VIEW,
+            "bf16": bf16,
+        },
+        out_path,
+    )
+
+
+def load(cache_path, model_path, num_samples: int) -> torch.Tensor:
+    cache = checkpoint.load(cache_path)
+    if cache.get("teacher_sha256") != sha256(model_path) or cache.get("view") != VIEW:
+        raise DataError(
+            f"{cache_path} was computed for another teacher checkpoint or view than {model_path}; "
+            "delete the cache and rerun"
+        )
+    if len(cache["logits"]) != num_samples:
+        raise DataError(f"{cache_path}: {len(cache['logits'])} logits for {num_samples} images")
+    return cache["logits"]

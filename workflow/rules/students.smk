@@ -1,0 +1,51 @@
+rule cache_teacher:
+    """Teacher logits on the unaugmented training images, shared by its cached students."""
+    input:
+        model="results/{dataset}/teachers/{teacher}/seed{seed}/model.pt",
+        manifest="results/data/{dataset}/manifest.csv",
+    output:
+        "results/{dataset}/teachers/{teacher}/seed{seed}/cache/train_logits.pt",
+    params:
+        bf16="--bf16" if config["bf16"] else "",
+    threads: config["threads"]
+    log:
+        "results/logs/cache/{dataset}/{teacher}_seed{seed}.log",
+    conda:
+        "../../envs/lskd.yaml"
+    shell:
+        "lskd cache-teacher --model {input.model} --data results/data/{wildcards.dataset}"
+        " --out {output} {params.bf16} --threads {threads} > {log} 2>&1"
+
+
+rule train_student:
+    """Distill one student from its frozen teacher (Eq. 4, or Appendix E's mix with lam > 0)."""
+    input:
+        unpack(lambda wc: lw.student_inputs(config, wc.student, int(wc.seed))),
+    output:
+        model="results/{dataset}/students/{student}/seed{seed}/model.pt",
+        metrics="results/{dataset}/students/{student}/seed{seed}/metrics.csv",
+        final="results/{dataset}/students/{student}/seed{seed}/final.json",
+    params:
+        arch=lambda wc: config["students"][wc.student]["arch"],
+        lam=lambda wc: config["students"][wc.student]["lam"],
+        temperature=lambda wc: config["students"][wc.student]["temperature"],
+        stem=lambda wc: config["students"][wc.student]["stem"],
+        recipe=lambda wc: lw.recipe_json(config, wc.student, "students"),
+        meta=lambda wc: lw.run_meta(config, wc.student, int(wc.seed), "students"),
+        cache=lambda wc, input: (
+            f"--teacher-cache {input.cache}" if "cache" in input.keys() else ""
+        ),
+        bf16="--bf16" if config["bf16"] else "",
+    threads: config["threads"]
+    log:
+        "results/logs/students/{dataset}/{student}_seed{seed}.log",
+    conda:
+        "../../envs/lskd.yaml"
+    shell:
+        "lskd train-student --data results/data/{wildcards.dataset}"
+        " --out results/{wildcards.dataset}/students/{wildcards.student}/seed{wildcards.seed}"
+        " --arch {params.arch} --stem {params.stem} --teacher-model {input.teacher_model}"
+        " --teacher-final {input.teacher_final} {params.cache}"
+        " --lam {params.lam} --temperature {params.temperature}"
+        " --recipe {params.recipe:q} --seed {wildcards.seed} --meta {params.meta:q}"
+        " {params.bf16} --threads {threads} > {log} 2>&1"
