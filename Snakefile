@@ -32,7 +32,21 @@ rule all:
     input:
         expand(
             "results/tables/{table}.{ext}",
-            table=["table1", "table10", "table2", "table7", "table8", "table9", "temperature"],
+            table=[
+                "table1",
+                "table10",
+                "table2",
+                "table7",
+                "table8",
+                "table9",
+                "temperature",
+            ],
             ext=["csv", "md", "tex"],
         ),
-        expand("results/figures/{fig}.{ext}", fig=["fig4", "fig5", "fig8"], ext=["png", "pdf"]),
+        expand(
+            "results/figures/{fig}.{ext}",
+            fig=["fig1", "fig2", "fig3", "fig4", "fig5", "fig8"],
+            ext=["png", "pdf"],
+        ),
+        "results/tables/fig1_distances.csv",
+        "results/CLAIMS.md",

@@ -117,6 +117,30 @@ def kd_figure(args):
     getattr(kd_figures, args.figure)(args.finals, args.out)
 
 
+def features(args):
+    import torch
+
+    from lskd.features import export
+
+    torch.set_num_threads(args.threads)
+    export(args.model, args.data, args.out, args.classes, args.per_class, bf16=args.bf16)
+
+
+def figure(args):
+    from lskd.paper import fig1, fig2, fig3
+
+    if args.figure == "fig1":
+        fig1.plot(args.without_ls, args.with_ls, args.out, args.distances)
+    else:
+        {"fig2": fig2, "fig3": fig3}[args.figure].plot(args.out)
+
+
+def claims(args):
+    from lskd.paper import claims
+
+    claims.write(args.table1, args.finals, args.out)
+
+
 def fig4(args):
     from lskd.paper import fig4
 
@@ -199,6 +223,30 @@ def parser() -> argparse.ArgumentParser:
     kf.add_argument("--finals", nargs="+", required=True, help="the students' final.json files")
     kf.add_argument("--out", required=True, help="output stem (writes .png, .pdf)")
     kf.set_defaults(func=kd_figure)
+
+    fe = sub.add_parser("features", help="penultimate activations of chosen classes (Fig. 1)")
+    fe.add_argument("--model", required=True)
+    fe.add_argument("--data", required=True)
+    fe.add_argument("--classes", nargs=3, required=True, help="similar, similar, different")
+    fe.add_argument("--per-class", type=int, default=200)
+    fe.add_argument("--out", required=True, help="the .npz file")
+    fe.add_argument("--bf16", action="store_true")
+    fe.add_argument("--threads", type=int, default=os.cpu_count())
+    fe.set_defaults(func=features)
+
+    fg = sub.add_parser("figure", help="Figure 1 (projection), 2 (diagram) or 3 (loss curves)")
+    fg.add_argument("--figure", choices=["fig1", "fig2", "fig3"], required=True)
+    fg.add_argument("--without-ls", help="fig1: penultimate.npz of the teacher without LS")
+    fg.add_argument("--with-ls", help="fig1: penultimate.npz of the teacher with LS")
+    fg.add_argument("--distances", help="fig1: CSV of the cluster distances D1, D2, Dc")
+    fg.add_argument("--out", required=True, help="output stem (writes .png, .pdf)")
+    fg.set_defaults(func=figure)
+
+    cl = sub.add_parser("claims", help="results/CLAIMS.md: the paper's claims, checked")
+    cl.add_argument("--table1", required=True, help="results/tables/table1.csv")
+    cl.add_argument("--finals", nargs="+", required=True, help="the students' final.json files")
+    cl.add_argument("--out", required=True)
+    cl.set_defaults(func=claims)
 
     f = sub.add_parser("fig4", help="Figure 4: class-mean probabilities without/with LS")
     f.add_argument("--without-ls", nargs="+", required=True, help="class_mean_probs.csv files")

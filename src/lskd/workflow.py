@@ -55,8 +55,9 @@ def check(config: dict) -> None:
     for name, student in config.get("students", {}).items():
         _must_name(config, f"students.{name}.teacher", student["teacher"], "teachers")
         _must_name(config, f"students.{name}.recipe", student["recipe"], "recipes")
-    for key, name in config["figures"]["fig4"].items():
-        _must_name(config, f"figures.fig4.{key}", name, "teachers")
+    for fig in ("fig1", "fig4"):
+        for key in ("without_ls", "with_ls"):
+            _must_name(config, f"figures.{fig}.{key}", config["figures"][fig][key], "teachers")
 
 
 def dataset_of(config: dict, name: str, kind: str = "teachers") -> str:
@@ -72,6 +73,12 @@ def run_dir(config: dict, name: str, seed: int, kind: str = "teachers") -> str:
 def teacher_evals(config: dict, names=None) -> list[str]:
     names = config["teachers"] if names is None else names
     return [f"{run_dir(config, n, s)}/eval/eval.json" for n in names for s in config["seeds"]]
+
+
+def fig1_features(config: dict, key: str) -> str:
+    """Figure 1 uses the first seed of the teacher named by figures.fig1.<key>."""
+    name = config["figures"]["fig1"][key]
+    return f"{run_dir(config, name, config['seeds'][0])}/eval/penultimate.npz"
 
 
 def student_finals(config: dict) -> list[str]:

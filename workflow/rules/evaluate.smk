@@ -19,3 +19,25 @@ rule evaluate_teacher:
         " --data results/data/{wildcards.dataset}"
         " --out results/{wildcards.dataset}/teachers/{wildcards.teacher}/seed{wildcards.seed}/eval"
         " {params.bf16} --threads {threads} > {log} 2>&1"
+
+
+rule penultimate_features:
+    """Penultimate activations of Figure 1's three classes, train and val, and the templates."""
+    input:
+        model="results/{dataset}/teachers/{teacher}/seed{seed}/model.pt",
+        manifest="results/data/{dataset}/manifest.csv",
+    output:
+        "results/{dataset}/teachers/{teacher}/seed{seed}/eval/penultimate.npz",
+    log:
+        "results/logs/features/{dataset}/{teacher}_seed{seed}.log",
+    conda:
+        "../../envs/lskd.yaml"
+    threads: config["threads"]
+    params:
+        classes=" ".join(f"'{c}'" for c in config["figures"]["fig1"]["classes"]),
+        per_class=config["figures"]["fig1"]["per_class"],
+        bf16="--bf16" if config["bf16"] else "",
+    shell:
+        "lskd features --model {input.model} --data results/data/{wildcards.dataset}"
+        " --classes {params.classes} --per-class {params.per_class} --out {output}"
+        " {params.bf16} --threads {threads} > {log} 2>&1"

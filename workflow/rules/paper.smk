@@ -56,10 +56,10 @@ rule kd_table:
             caption="../report/kd_table.rst",
             category="Tables",
         ),
-    wildcard_constraints:
-        table="table2|table7|table8|table9|temperature",
     log:
         "results/logs/paper/{table}.log",
+    wildcard_constraints:
+        table="table2|table7|table8|table9|temperature",
     conda:
         "../../envs/lskd.yaml"
     shell:
@@ -77,12 +77,67 @@ rule kd_figure:
             caption="../report/kd_figure.rst",
             category="Figures",
         ),
-    wildcard_constraints:
-        figure="fig5|fig8",
     log:
         "results/logs/paper/{figure}.log",
+    wildcard_constraints:
+        figure="fig5|fig8",
     conda:
         "../../envs/lskd.yaml"
     shell:
         "lskd kd-figure --figure {wildcards.figure} --finals {input}"
         " --out results/figures/{wildcards.figure} > {log} 2>&1"
+
+
+rule fig1:
+    """Figure 1: penultimate activations in the plane of three templates (Mueller et al.)."""
+    input:
+        without_ls=lw.fig1_features(config, "without_ls"),
+        with_ls=lw.fig1_features(config, "with_ls"),
+    output:
+        report(
+            multiext("results/figures/fig1", ".png", ".pdf"),
+            caption="../report/fig1.rst",
+            category="Figures",
+        ),
+        distances="results/tables/fig1_distances.csv",
+    log:
+        "results/logs/paper/fig1.log",
+    conda:
+        "../../envs/lskd.yaml"
+    shell:
+        "lskd figure --figure fig1 --without-ls {input.without_ls} --with-ls {input.with_ls}"
+        " --distances {output.distances} --out results/figures/fig1 > {log} 2>&1"
+
+
+rule drawn_figure:
+    """Figure 2 (KD vs LS diagram) and Figure 3 (label-smoothed logistic loss), from code."""
+    output:
+        report(
+            multiext("results/figures/{figure}", ".png", ".pdf"),
+            caption="../report/drawn_figure.rst",
+            category="Figures",
+        ),
+    log:
+        "results/logs/paper/{figure}.log",
+    wildcard_constraints:
+        figure="fig2|fig3",
+    conda:
+        "../../envs/lskd.yaml"
+    shell:
+        "lskd figure --figure {wildcards.figure} --out results/figures/{wildcards.figure}"
+        " > {log} 2>&1"
+
+
+rule claims:
+    """results/CLAIMS.md: each claim of the paper with this run's evidence and a verdict."""
+    input:
+        table1="results/tables/table1.csv",
+        finals=lw.student_finals(config),
+    output:
+        report("results/CLAIMS.md", caption="../report/claims.rst", category="Claims"),
+    log:
+        "results/logs/paper/claims.log",
+    conda:
+        "../../envs/lskd.yaml"
+    shell:
+        "lskd claims --table1 {input.table1} --finals {input.finals} --out {output} > {log} 2>&1"

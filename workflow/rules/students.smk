@@ -5,13 +5,13 @@ rule cache_teacher:
         manifest="results/data/{dataset}/manifest.csv",
     output:
         "results/{dataset}/teachers/{teacher}/seed{seed}/cache/train_logits.pt",
-    params:
-        bf16="--bf16" if config["bf16"] else "",
-    threads: config["threads"]
     log:
         "results/logs/cache/{dataset}/{teacher}_seed{seed}.log",
     conda:
         "../../envs/lskd.yaml"
+    threads: config["threads"]
+    params:
+        bf16="--bf16" if config["bf16"] else "",
     shell:
         "lskd cache-teacher --model {input.model} --data results/data/{wildcards.dataset}"
         " --out {output} {params.bf16} --threads {threads} > {log} 2>&1"
@@ -25,6 +25,11 @@ rule train_student:
         model="results/{dataset}/students/{student}/seed{seed}/model.pt",
         metrics="results/{dataset}/students/{student}/seed{seed}/metrics.csv",
         final="results/{dataset}/students/{student}/seed{seed}/final.json",
+    log:
+        "results/logs/students/{dataset}/{student}_seed{seed}.log",
+    conda:
+        "../../envs/lskd.yaml"
+    threads: config["threads"]
     params:
         arch=lambda wc: config["students"][wc.student]["arch"],
         lam=lambda wc: config["students"][wc.student]["lam"],
@@ -36,11 +41,6 @@ rule train_student:
             f"--teacher-cache {input.cache}" if "cache" in input.keys() else ""
         ),
         bf16="--bf16" if config["bf16"] else "",
-    threads: config["threads"]
-    log:
-        "results/logs/students/{dataset}/{student}_seed{seed}.log",
-    conda:
-        "../../envs/lskd.yaml"
     shell:
         "lskd train-student --data results/data/{wildcards.dataset}"
         " --out results/{wildcards.dataset}/students/{wildcards.student}/seed{wildcards.seed}"
