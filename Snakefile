@@ -24,29 +24,11 @@ lw.check(config)
 include: "workflow/rules/data.smk"
 include: "workflow/rules/teachers.smk"
 include: "workflow/rules/students.smk"
+include: "workflow/rules/bnn.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/paper.smk"
 
 
 rule all:
     input:
-        expand(
-            "results/tables/{table}.{ext}",
-            table=[
-                "table1",
-                "table10",
-                "table2",
-                "table7",
-                "table8",
-                "table9",
-                "temperature",
-            ],
-            ext=["csv", "md", "tex"],
-        ),
-        expand(
-            "results/figures/{fig}.{ext}",
-            fig=["fig1", "fig2", "fig3", "fig4", "fig5", "fig8"],
-            ext=["png", "pdf"],
-        ),
-        "results/tables/fig1_distances.csv",
-        "results/CLAIMS.md",
+        lw.final_targets(),

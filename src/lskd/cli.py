@@ -77,6 +77,7 @@ def train_student(args):
         bf16=args.bf16,
         meta=meta,
         distill=distill,
+        init_from=args.init_from,
     )
 
 
@@ -141,6 +142,12 @@ def claims(args):
     claims.write(args.table1, args.finals, args.out)
 
 
+def bnn_paper(args):
+    from lskd.paper import bnn
+
+    bnn.write(args.finals, args.figure, args.table)
+
+
 def fig4(args):
     from lskd.paper import fig4
 
@@ -176,6 +183,7 @@ def parser() -> argparse.ArgumentParser:
     st.add_argument("--teacher-model", required=True, help="the teacher's model.pt")
     st.add_argument("--teacher-final", required=True, help="the teacher's final.json")
     st.add_argument("--teacher-cache", help="cached teacher logits (then no augmentation)")
+    st.add_argument("--init-from", help="start from this model.pt (ReActNet's step 2)")
     st.add_argument("--lam", type=float, default=0.0, help="weight of the hard-label term")
     st.add_argument("--temperature", type=float, default=1.0)
     st.add_argument("--recipe", type=_json, required=True, help="recipe (JSON)")
@@ -247,6 +255,12 @@ def parser() -> argparse.ArgumentParser:
     cl.add_argument("--finals", nargs="+", required=True, help="the students' final.json files")
     cl.add_argument("--out", required=True)
     cl.set_defaults(func=claims)
+
+    bp = sub.add_parser("bnn-paper", help="Figure 6 and the BNN table")
+    bp.add_argument("--finals", nargs="+", required=True, help="ReActNet final.json files")
+    bp.add_argument("--figure", required=True, help="figure stem (writes .png, .pdf)")
+    bp.add_argument("--table", required=True, help="table stem (writes .csv, .md, .tex)")
+    bp.set_defaults(func=bnn_paper)
 
     f = sub.add_parser("fig4", help="Figure 4: class-mean probabilities without/with LS")
     f.add_argument("--without-ls", nargs="+", required=True, help="class_mean_probs.csv files")

@@ -11,10 +11,9 @@ from pathlib import Path
 import torch
 
 from lskd import checkpoint
-from lskd.data.batches import eval_batches
 from lskd.data.errors import DataError
 from lskd.data.manifest import load_split
-from lskd.train import autocast, load_model
+from lskd.train import load_model, predict
 
 VIEW = "train split, no augmentation"
 
@@ -29,16 +28,12 @@ def sha256(path: str | Path) -> str:
 
 @torch.no_grad()
 def build(model_path, data_dir, out_path, bf16: bool = False, batch_size: int = 500) -> None:
-    model = load_model(model_path)
     images, labels, info = load_split(data_dir, "train")
-    parts = []
-    for x, _ in eval_batches(images, labels, batch_size, info):
-        with autocast(bf16):
-            parts.append(model(x).float())
+    logits = predict(load_model(model_path), images, labels, info, bf16, batch_size)
     Path(out_path).parent.mkdir(parents=True, exist_ok=True)
     checkpoint.save(
         {
-            "logits": torch.cat(parts),
+            "logits": logits,
             "teacher_sha256": sha256(model_path),
             "view": VIEW,
             "bf16": bf16,

@@ -36,6 +36,29 @@ class Recipe:
     weight_decay: float = 1e-4
     cutmix_prob: float = 0.0
     warmup_epochs: int = 0  # linear warm-up from lr / 10 (Goyal et al., 2017)
+    optimizer: str = "sgd"  # "adam": weight decay on conv weights only (ReActNet)
+    schedule: str = "step"  # "linear": lr decays linearly to 0 over the epochs (ReActNet)
+
+
+def optimizer(model, recipe: Recipe):
+    if recipe.optimizer == "sgd":
+        return torch.optim.SGD(
+            model.parameters(),
+            lr=recipe.lr,
+            momentum=recipe.momentum,
+            weight_decay=recipe.weight_decay,
+        )
+    if recipe.optimizer != "adam":
+        raise ValueError(f"unknown optimizer {recipe.optimizer!r} (sgd or adam)")
+    conv = [p for p in model.parameters() if p.dim() == 4]
+    other = [p for p in model.parameters() if p.dim() != 4]
+    return torch.optim.Adam(
+        [
+            {"params": conv, "weight_decay": recipe.weight_decay},
+            {"params": other, "weight_decay": 0.0},
+        ],
+        lr=recipe.lr,
+    )
 
 
 @dataclass
@@ -68,8 +91,14 @@ def autocast(bf16: bool):
 
 
 def schedule(opt, recipe: Recipe):
-    """Step decay at ``milestones`` (per epoch), after an optional linear warm-up."""
-    steps = torch.optim.lr_scheduler.MultiStepLR(opt, recipe.milestones, recipe.gamma)
+    """Step decay at ``milestones`` or linear decay to 0 (per epoch), after an optional linear
+    warm-up."""
+    if recipe.schedule == "linear":
+        steps = torch.optim.lr_scheduler.LambdaLR(opt, lambda e: 1 - e / recipe.epochs)
+    elif recipe.schedule == "step":
+        steps = torch.optim.lr_scheduler.MultiStepLR(opt, recipe.milestones, recipe.gamma)
+    else:
+        raise ValueError(f"unknown schedule {recipe.schedule!r} (step or linear)")
     if not recipe.warmup_epochs:
         return steps
     warmup = torch.optim.lr_scheduler.LinearLR(opt, 0.1, total_iters=recipe.warmup_epochs)
@@ -77,15 +106,26 @@ def schedule(opt, recipe: Recipe):
 
 
 @torch.no_grad()
-def evaluate_accuracy(model, images, labels, info, bf16: bool, batch_size: int = 500):
+def predict(model, images, labels, info, bf16: bool, batch_size: int = 500) -> torch.Tensor:
+    """Logits of ``model`` (in eval mode) on unaugmented images, in order."""
     model.eval()
-    hits = {1: 0, 5: 0}
-    for x, y in eval_batches(images, labels, batch_size, info):
+    parts = []
+    for x, _ in eval_batches(images, labels, batch_size, info):
         with autocast(bf16):
-            logits = model(x)
-        for k, v in topk_correct(logits.float(), y).items():
-            hits[k] += v
-    return {f"top{k}": 100.0 * v / len(labels) for k, v in hits.items()}
+            parts.append(model(x).float())
+    return torch.cat(parts)
+
+
+def validation_row(model, images, labels, info, bf16, distill=None, teacher_logits=None) -> dict:
+    """Top-1/top-5 (%), and for a student its distillation loss on the validation images."""
+    logits = predict(model, images, labels, info, bf16)
+    hits = topk_correct(logits, labels)
+    row = {f"val_top{k}": 100.0 * v / len(labels) for k, v in hits.items()}
+    if distill is not None:
+        row["val_kd_loss"] = float(
+            mixed_kd_loss(logits, teacher_logits, labels, distill.lam, distill.temperature)
+        )
+    return row
 
 
 def train(
@@ -99,6 +139,7 @@ def train(
     bf16: bool = False,
     meta: dict | None = None,
     distill: Distillation | None = None,
+    init_from: str | Path | None = None,
 ) -> dict:
     """Train ``arch`` on the curated dataset and return final.json: a teacher with Eq. 1
     targets smoothed by ``alpha``, or, with ``distill``, a student of a frozen teacher."""
@@ -110,13 +151,13 @@ def train(
 
     torch.manual_seed(seed)
     model = build_model(arch, k, in_channels=info["channels"], stem=stem)
-    opt = torch.optim.SGD(
-        model.parameters(),
-        lr=recipe.lr,
-        momentum=recipe.momentum,
-        weight_decay=recipe.weight_decay,
-    )
+    if init_from is not None:  # e.g. ReActNet's step 2 starts from step 1's weights
+        model.load_state_dict(checkpoint.load(init_from)["state_dict"])
+    opt = optimizer(model, recipe)
     sched = schedule(opt, recipe)
+    val_teacher = None
+    if distill is not None:  # the frozen teacher's validation logits, computed once
+        val_teacher = predict(distill.teacher, val_x, val_y, info, bf16)
     history: list[dict] = []
     last = out_dir / "last.pt"
     if last.exists():
@@ -164,14 +205,15 @@ def train(
             total += loss.item() * len(y)
             seen += len(y)
         sched.step()
-        acc = evaluate_accuracy(model, val_x, val_y, info, bf16)
+        val = validation_row(model, val_x, val_y, info, bf16, distill, val_teacher)
         row = {
             "epoch": epoch + 1,
             "train_loss": total / seen,
-            "val_top1": acc["top1"],
-            "val_top5": acc["top5"],
+            "val_top1": val.pop("val_top1"),
+            "val_top5": val.pop("val_top5"),
             "lr": lr,
             "seconds": time.time() - started,
+            **val,  # val_kd_loss for students
         }
         history.append(row)
         checkpoint.save(
@@ -185,8 +227,8 @@ def train(
         )
         pd.DataFrame(history).to_csv(out_dir / "metrics.csv", index=False)
         print(
-            f"epoch {epoch + 1}: loss {row['train_loss']:.4f} val top-1 {acc['top1']:.2f} "
-            f"top-5 {acc['top5']:.2f} ({row['seconds']:.1f}s)",
+            f"epoch {epoch + 1}: loss {row['train_loss']:.4f} val top-1 {row['val_top1']:.2f} "
+            f"top-5 {row['val_top5']:.2f} ({row['seconds']:.1f}s)",
             flush=True,
         )
 

@@ -14,6 +14,16 @@ from snakemake.utils import validate
 from lskd.data import fashion_mnist
 from lskd.data.errors import DataError
 
+TABLES = ["table1", "table10", "table2", "table7", "table8", "table9", "temperature", "bnn"]
+FIGURES = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig8"]
+
+
+def final_targets() -> list[str]:
+    """Every table (CSV, Markdown, LaTeX) and figure (PNG, PDF) of the paper, and CLAIMS.md."""
+    tables = [f"results/tables/{t}.{ext}" for t in TABLES for ext in ("csv", "md", "tex")]
+    figures = [f"results/figures/{f}.{ext}" for f in FIGURES for ext in ("png", "pdf")]
+    return tables + figures + ["results/tables/fig1_distances.csv", "results/CLAIMS.md"]
+
 
 class ConfigError(Exception):
     """A config value is wrong; the message names the key and the fix."""
@@ -55,6 +65,10 @@ def check(config: dict) -> None:
     for name, student in config.get("students", {}).items():
         _must_name(config, f"students.{name}.teacher", student["teacher"], "teachers")
         _must_name(config, f"students.{name}.recipe", student["recipe"], "recipes")
+    for i, name in enumerate(config["bnn"]["teachers"]):
+        _must_name(config, f"bnn.teachers[{i}]", name, "teachers")
+    for step in ("step1", "step2"):
+        _must_name(config, f"bnn.{step}", config["bnn"][step], "recipes")
     for fig in ("fig1", "fig4"):
         for key in ("without_ls", "with_ls"):
             _must_name(config, f"figures.{fig}.{key}", config["figures"][fig][key], "teachers")
@@ -79,6 +93,16 @@ def fig1_features(config: dict, key: str) -> str:
     """Figure 1 uses the first seed of the teacher named by figures.fig1.<key>."""
     name = config["figures"]["fig1"][key]
     return f"{run_dir(config, name, config['seeds'][0])}/eval/penultimate.npz"
+
+
+def bnn_finals(config: dict) -> list[str]:
+    """final.json of both ReActNet steps, for every BNN teacher and seed."""
+    return [
+        f"results/{dataset_of(config, t)}/bnn/{t}/seed{s}/step{step}/final.json"
+        for t in config["bnn"]["teachers"]
+        for s in config["seeds"]
+        for step in (1, 2)
+    ]
 
 
 def student_finals(config: dict) -> list[str]:

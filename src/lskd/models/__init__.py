@@ -14,6 +14,10 @@ ARCHS = (
     "wide_resnet50_2",
     "resnext101_32x8d",
 )
+BNN_ARCHS = {  # step 1 of ReActNet's training keeps real weights; same parameters as step 2
+    "reactnet_resnet18_step1": {"binary_weights": False},
+    "reactnet_resnet18": {"binary_weights": True},
+}
 STEMS = ("imagenet", "small")
 
 
@@ -28,10 +32,14 @@ def build_model(arch: str, num_classes: int, in_channels: int = 3, stem: str = "
     ``stem="small"`` is the usual CIFAR adaptation for 32x32 inputs: a 3x3 stride-1 first conv
     and no max-pool, so that the feature maps are not reduced 4x before the first block.
     """
-    if arch not in ARCHS:
-        raise ValueError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHS)}")
     if stem not in STEMS:
         raise ValueError(f"unknown stem {stem!r}; choose one of {', '.join(STEMS)}")
+    if arch in BNN_ARCHS:
+        from lskd.models.reactnet import ReActNetResNet18
+
+        return ReActNetResNet18(num_classes, in_channels, stem, **BNN_ARCHS[arch])
+    if arch not in ARCHS:
+        raise ValueError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHS)}")
     kwargs = {}
     if arch.startswith(("resnet", "resnext", "wide_resnet")):
         # Goyal et al. (2017), whose ImageNet protocol the paper follows: the last BN of each
@@ -64,4 +72,4 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-__all__ = ["ARCHS", "STEMS", "build_model", "classifier", "count_parameters"]
+__all__ = ["ARCHS", "BNN_ARCHS", "STEMS", "build_model", "classifier", "count_parameters"]

@@ -1,0 +1,123 @@
+"""Figure 6 and the BNN table: ReActNet students of teachers without and with LS."""
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from lskd.paper import network_name
+from lskd.paper.output import save_figure, write_table
+from lskd.paper.results import fmt, read_jsons
+
+PAPER_TOP1 = {False: 63.002, True: 63.108}  # Section 5, ImageNet-1K, ResNet-50 teachers
+COLORS = {False: "tab:blue", True: "tab:red"}
+
+
+def _curves(final_paths) -> pd.DataFrame:
+    """Per-epoch metrics of both steps, numbered on, with the teacher's identity; mean of seeds."""
+    finals = read_jsons(final_paths)
+    frames = []
+    for path, final in zip(final_paths, finals.to_dict("records"), strict=True):
+        m = pd.read_csv(Path(path).parent / "metrics.csv")
+        m["step"] = final["step"]
+        for key in (
+            "dataset",
+            "teacher",
+            "teacher_arch",
+            "teacher_recipe",
+            "teacher_alpha",
+            "teacher_top1",
+            "seed",
+        ):
+            m[key] = final[key]
+        frames.append(m)
+    curves = pd.concat(frames)
+    step1_epochs = curves[curves.step == 1].groupby(["teacher", "seed"]).epoch.max()
+    offset = curves.set_index(["teacher", "seed"]).index.map(step1_epochs).to_numpy()
+    curves["epoch"] = curves.epoch + (curves.step == 2) * offset
+    return curves
+
+
+def table(curves: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    step2 = curves[curves.step == 2]
+    keys = ["dataset", "teacher", "teacher_arch", "teacher_recipe", "teacher_alpha"]
+    best = step2.groupby(keys + ["seed"]).agg(
+        teacher_top1=("teacher_top1", "first"),
+        best_top1=("val_top1", "max"),
+        best_top5=("val_top5", "max"),
+    )
+    grouped = best.groupby(keys)
+    rows = grouped.mean().join(grouped.std(ddof=1).fillna(0).add_suffix("_std"))
+    rows["n"] = grouped.size()
+    rows = rows.reset_index()
+    rows["ls"] = rows.teacher_alpha > 0
+    rows["paper_top1"] = rows.ls.map(PAPER_TOP1)
+    shown = pd.DataFrame(
+        {
+            "Dataset": rows.dataset,
+            "Teacher": [
+                network_name(a, r)
+                for a, r in zip(rows.teacher_arch, rows.teacher_recipe, strict=True)
+            ],
+            "w/ LS": rows.ls.map({True: "✔", False: ""}),
+            "Teacher top-1": [
+                fmt(m, s, n)
+                for m, s, n in zip(rows.teacher_top1, rows.teacher_top1_std, rows.n, strict=True)
+            ],
+            "ReActNet best top-1/top-5": [
+                f"{fmt(a, sa, n)}/{fmt(b, sb, n)}"
+                for a, sa, b, sb, n in zip(
+                    rows.best_top1,
+                    rows.best_top1_std,
+                    rows.best_top5,
+                    rows.best_top5_std,
+                    rows.n,
+                    strict=True,
+                )
+            ],
+            "n": rows.n,
+            "Paper top-1 (ImageNet, R50 teacher)": rows.paper_top1.map(lambda v: f"{v:.3f}"),
+        }
+    )
+    return rows, shown
+
+
+def plot(curves: pd.DataFrame, stem) -> None:
+    fig, (loss_ax, err_ax) = plt.subplots(1, 2, figsize=(11, 4.2))
+    boundary = curves[curves.step == 1].epoch.max() + 0.5
+    for teacher, runs in curves.groupby("teacher"):
+        ls = bool(runs.teacher_alpha.iloc[0] > 0)
+        mean = runs.groupby("epoch").mean(numeric_only=True)
+        label = f"{teacher} ({'w/' if ls else 'w/o'} LS)"
+        loss_ax.plot(mean.index, mean.train_loss, color=COLORS[ls], label=f"{label}, train")
+        loss_ax.plot(
+            mean.index, mean.val_kd_loss, color=COLORS[ls], linestyle="--", label=f"{label}, test"
+        )
+        step2 = mean[mean.step == 2]
+        err_ax.plot(
+            mean.index,
+            100 - mean.val_top1,
+            color=COLORS[ls],
+            label=f"{label}: best {step2.val_top1.max():.2f}/{step2.val_top5.max():.2f}",
+        )
+    for ax in (loss_ax, err_ax):
+        ax.axvline(boundary, color="grey", linestyle=":", linewidth=1)
+        ax.set_xlabel("epoch (step 1 | step 2)")
+        ax.legend(fontsize=7)
+    loss_ax.set_ylabel("distillation loss")
+    err_ax.set_ylabel("test top-1 error (%)")
+    err_ax.set_title("best top-1/top-5 of step 2 in the legend", fontsize=9)
+    save_figure(fig, stem)
+
+
+def write(final_paths, figure_stem, table_stem) -> None:
+    curves = _curves(final_paths)
+    plot(curves, figure_stem)
+    numbers, shown = table(curves)
+    write_table(
+        numbers,
+        shown,
+        table_stem,
+        "Binary ReActNet (ResNet-18 backbone) students distilled (Eq. 4) from teachers "
+        "without and with LS; best top-1/top-5 of step 2.",
+    )
