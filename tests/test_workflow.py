@@ -8,8 +8,8 @@ import yaml
 
 from conftest import ROOT, run_snakemake
 
-TABLES = ["table1", "table10", "table2", "table7", "table8", "table9", "temperature"]
-FIGURES = ["fig4", "fig5", "fig8"]
+TABLES = ["table1", "table10", "table2", "table7", "table8", "table9", "temperature", "bnn"]
+FIGURES = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig8"]
 
 
 def test_smoke_run_writes_every_table_and_figure(smoke_run):
@@ -42,6 +42,30 @@ def test_every_training_job_writes_metrics_and_final(smoke_run):
         assert list(metrics.columns[:5]) == ["epoch", "train_loss", "val_top1", "val_top5", "lr"]
         assert metrics.epoch.tolist() == list(range(1, len(metrics) + 1))
         assert (run / "final.json").exists() and (run / "eval/eval.json").exists()
+
+
+def test_claims_and_fig1_distances(smoke_run):
+    text = (smoke_run / "results/CLAIMS.md").read_text()
+    assert text.count("Verdict: **") == 5
+    distances = pd.read_csv(smoke_run / "results/tables/fig1_distances.csv")
+    assert len(distances) == 4 and set(distances.split) == {"train", "val"}
+    assert (distances[["D1", "D2", "Dc"]] > 0).all().all()
+
+
+def test_bnn_steps(smoke_run):
+    bnn = pd.read_csv(smoke_run / "results/tables/bnn.csv")
+    assert sorted(bnn.teacher) == ["resnet18", "resnet18_ls"]
+    assert bnn.paper_top1.tolist() == [63.002, 63.108]
+    step2 = pd.read_csv(smoke_run / "results/fmnist/bnn/resnet18_ls/seed0/step2/metrics.csv")
+    assert "val_kd_loss" in step2.columns and (step2.val_kd_loss > 0).all()
+
+
+def test_rerunning_bnn_step2_does_not_rerun_step1(smoke_run):
+    proc = run_snakemake(
+        smoke_run, "-n", "--forcerun", "bnn_step2", configfile=smoke_run / "smoke.yaml"
+    )
+    counts = job_counts(proc.stdout)
+    assert counts["bnn_step2"] == 2 and "bnn_step1" not in counts
 
 
 def test_students_tables(smoke_run):
@@ -78,16 +102,23 @@ def test_changing_one_alpha_reruns_only_that_teacher_and_downstream(smoke_run, t
     changed.write_text(yaml.safe_dump(config))
     proc = run_snakemake(smoke_run, "-n", configfile=changed)
     counts = job_counts(proc.stdout)
-    # resnet18_ls, its evaluation and its three students (one through its logits cache)
+    # resnet18_ls, its evaluation, its three students (two through its logits cache), its BNN
+    # student's two steps, its Figure 1 features, and every table and figure that reads them
     assert counts == {
         "train_teacher": 1,
         "evaluate_teacher": 1,
         "cache_teacher": 1,
         "train_student": 3,
+        "penultimate_features": 1,
+        "bnn_step1": 1,
+        "bnn_step2": 1,
         "stability_table": 2,
         "kd_table": 5,
-        "fig4": 1,
         "kd_figure": 2,
+        "fig1": 1,
+        "fig4": 1,
+        "bnn_paper": 1,
+        "claims": 1,
         "all": 1,
     }
     outputs = re.findall(r"output: (results/fmnist/teachers/\w+)/", proc.stdout)
@@ -102,7 +133,13 @@ def test_changing_one_students_lambda_reruns_only_it_and_its_tables(smoke_run, t
     changed = tmp_path / "changed.yaml"
     changed.write_text(yaml.safe_dump(config))
     proc = run_snakemake(smoke_run, "-n", configfile=changed)
-    assert job_counts(proc.stdout) == {"train_student": 1, "kd_table": 5, "kd_figure": 2, "all": 1}
+    assert job_counts(proc.stdout) == {
+        "train_student": 1,
+        "kd_table": 5,
+        "kd_figure": 2,
+        "claims": 1,
+        "all": 1,
+    }
     assert re.findall(r"output: results/fmnist/students/(\w+)/", proc.stdout) == [
         "r18_from_r18_lam05"
     ]
