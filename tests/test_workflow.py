@@ -7,9 +7,10 @@ import pytest
 import yaml
 
 from conftest import ROOT, run_snakemake
+from lskd import workflow as lw
 
-TABLES = ["table1", "table10", "table2", "table7", "table8", "table9", "temperature", "bnn"]
-FIGURES = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig8"]
+TABLES = lw.TABLES
+FIGURES = lw.FIGURES
 
 
 def test_smoke_run_writes_every_table_and_figure(smoke_run):
@@ -68,6 +69,22 @@ def test_rerunning_bnn_step2_does_not_rerun_step1(smoke_run):
     assert counts["bnn_step2"] == 2 and "bnn_step1" not in counts
 
 
+def test_dataset_tables(smoke_run):
+    table5 = pd.read_csv(smoke_run / "results/tables/table5.csv")
+    ours = table5[table5.source == "this run"].set_index("dataset")
+    assert ours.loc["fmnist3", "classes"] == 3 and ours.loc["fmnist_lt", "long_tail_alpha"] == 6
+    assert ours.loc["fmnist_lt", "head_class_size"] == 60
+    assert ours.loc["fmnist_lt", "tail_class_size"] == 5
+    table4 = pd.read_csv(smoke_run / "results/tables/table4.csv")
+    assert sorted(table4.num_classes) == [3, 10]
+    assert (table4.top1_gain == table4.top1_ls - table4.top1_no_ls).all()
+    table3 = pd.read_csv(smoke_run / "results/tables/table3.csv")
+    assert table3.dataset.tolist() == ["fmnist_lt"]
+    assert table3.paper_imagenet_top1_no_ls.tolist() == [39.975]
+    table6 = pd.read_csv(smoke_run / "results/tables/table6.csv")
+    assert sorted(table6.teacher) == ["resnet18_lt", "resnet18_lt_ls"]
+
+
 def test_students_tables(smoke_run):
     table7 = pd.read_csv(smoke_run / "results/tables/table7.csv")
     assert sorted(table7.name) == ["r18_from_r18", "r18_from_r18_cutmix_ls", "r18_from_r18_ls"]
@@ -115,8 +132,10 @@ def test_changing_one_alpha_reruns_only_that_teacher_and_downstream(smoke_run, t
         "stability_table": 2,
         "kd_table": 5,
         "kd_figure": 2,
+        "dataset_table": 2,  # tables 3 and 4 read every teacher's evaluation
         "fig1": 1,
         "fig4": 1,
+        "fig9": 1,
         "bnn_paper": 1,
         "claims": 1,
         "all": 1,
@@ -137,6 +156,7 @@ def test_changing_one_students_lambda_reruns_only_it_and_its_tables(smoke_run, t
         "train_student": 1,
         "kd_table": 5,
         "kd_figure": 2,
+        "dataset_table": 1,  # table 6
         "claims": 1,
         "all": 1,
     }

@@ -62,6 +62,7 @@ def train_student(args):
         "teacher_alpha": teacher_final["alpha"],
         "teacher_top1": teacher_final["top1"],
         "teacher_top5": teacher_final["top5"],
+        "teacher_top3": teacher_final["top3"],
         "lam": args.lam,
         "temperature": args.temperature,
         "cached_teacher": cached is not None,
@@ -139,13 +140,32 @@ def figure(args):
 def claims(args):
     from lskd.paper import claims
 
-    claims.write(args.table1, args.finals, args.out)
+    claims.write(args.table1, args.finals, args.table3, args.table4, args.out)
 
 
 def bnn_paper(args):
     from lskd.paper import bnn
 
     bnn.write(args.finals, args.figure, args.table)
+
+
+def dataset_table(args):
+    from lskd.paper import dataset_tables
+
+    if args.table == "fig9":
+        from lskd.paper.results import read_jsons
+
+        infos = dataset_tables.read_infos(args.infos)
+        dataset_tables.fig9(read_jsons(args.evals), infos, args.out)
+    else:
+        dataset_tables.write(
+            args.table,
+            args.out,
+            evals=args.evals,
+            infos=args.infos,
+            finals=args.finals,
+            dataset_dirs=args.dataset_dirs,
+        )
 
 
 def fig4(args):
@@ -252,6 +272,8 @@ def parser() -> argparse.ArgumentParser:
 
     cl = sub.add_parser("claims", help="results/CLAIMS.md: the paper's claims, checked")
     cl.add_argument("--table1", required=True, help="results/tables/table1.csv")
+    cl.add_argument("--table3", required=True, help="results/tables/table3.csv")
+    cl.add_argument("--table4", required=True, help="results/tables/table4.csv")
     cl.add_argument("--finals", nargs="+", required=True, help="the students' final.json files")
     cl.add_argument("--out", required=True)
     cl.set_defaults(func=claims)
@@ -261,6 +283,17 @@ def parser() -> argparse.ArgumentParser:
     bp.add_argument("--figure", required=True, help="figure stem (writes .png, .pdf)")
     bp.add_argument("--table", required=True, help="table stem (writes .csv, .md, .tex)")
     bp.set_defaults(func=bnn_paper)
+
+    dt = sub.add_parser("dataset-table", help="Tables 3-6 and Figure 9 (long tail, #classes)")
+    dt.add_argument(
+        "--table", choices=["table3", "table4", "table5", "table6", "fig9"], required=True
+    )
+    dt.add_argument("--evals", nargs="*", default=[], help="teachers' eval.json files")
+    dt.add_argument("--infos", nargs="*", default=[], help="datasets' dataset.json files")
+    dt.add_argument("--finals", nargs="*", default=[], help="students' final.json files")
+    dt.add_argument("--dataset-dirs", nargs="*", default=[], help="curated dataset folders")
+    dt.add_argument("--out", required=True, help="output stem")
+    dt.set_defaults(func=dataset_table)
 
     f = sub.add_parser("fig4", help="Figure 4: class-mean probabilities without/with LS")
     f.add_argument("--without-ls", nargs="+", required=True, help="class_mean_probs.csv files")

@@ -11,11 +11,24 @@ from jsonschema import ValidationError
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from lskd.data import fashion_mnist
+from lskd.data import fashion_mnist, official
 from lskd.data.errors import DataError
 
-TABLES = ["table1", "table10", "table2", "table7", "table8", "table9", "temperature", "bnn"]
-FIGURES = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig8"]
+TABLES = [
+    "table1",
+    "table10",
+    "table2",
+    "table7",
+    "table8",
+    "table9",
+    "temperature",
+    "bnn",
+    "table3",
+    "table4",
+    "table5",
+    "table6",
+]
+FIGURES = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig8", "fig9"]
 
 
 def final_targets() -> list[str]:
@@ -29,7 +42,11 @@ class ConfigError(Exception):
     """A config value is wrong; the message names the key and the fix."""
 
 
-DATA_CHECKS = {"fashion_mnist": fashion_mnist.check_root}
+def _check_data_root(spec: dict) -> None:
+    if spec["kind"] == "fashion_mnist":
+        fashion_mnist.check_root(spec["root"])
+    else:
+        official.require_dir(spec["root"], spec["kind"])
 
 
 def validate_schema(config: dict, schema_path: str) -> None:
@@ -56,7 +73,7 @@ def _must_name(config: dict, where: str, value: str, section: str) -> None:
 def check(config: dict) -> None:
     for name, spec in config["datasets"].items():
         try:
-            DATA_CHECKS[spec["kind"]](spec["root"])
+            _check_data_root(spec)
         except DataError as err:
             raise ConfigError(f"datasets.{name}.root: {err}") from None
     for name, teacher in config["teachers"].items():
@@ -103,6 +120,10 @@ def bnn_finals(config: dict) -> list[str]:
         for s in config["seeds"]
         for step in (1, 2)
     ]
+
+
+def dataset_infos(config: dict) -> list[str]:
+    return [f"results/data/{d}/dataset.json" for d in config["datasets"]]
 
 
 def student_finals(config: dict) -> list[str]:

@@ -132,6 +132,8 @@ rule claims:
     """results/CLAIMS.md: each claim of the paper with this run's evidence and a verdict."""
     input:
         table1="results/tables/table1.csv",
+        table3="results/tables/table3.csv",
+        table4="results/tables/table4.csv",
         finals=lw.student_finals(config),
     output:
         report("results/CLAIMS.md", caption="../report/claims.rst", category="Claims"),
@@ -140,4 +142,54 @@ rule claims:
     conda:
         "../../envs/lskd.yaml"
     shell:
-        "lskd claims --table1 {input.table1} --finals {input.finals} --out {output} > {log} 2>&1"
+        "lskd claims --table1 {input.table1} --table3 {input.table3} --table4 {input.table4}"
+        " --finals {input.finals} --out {output} > {log} 2>&1"
+
+
+rule dataset_table:
+    """Tables 3-6 and Figure 9: long-tailed data, the number of classes, the dataset overview."""
+    input:
+        # each table reads only what it shows, so that a student's change reruns Table 6 alone
+        evals=lambda wc: (
+            lw.teacher_evals(config) if wc.table in ("table3", "table4") else []
+        ),
+        infos=lw.dataset_infos(config),
+        finals=lambda wc: lw.student_finals(config) if wc.table == "table6" else [],
+    output:
+        report(
+            multiext("results/tables/{table}", ".csv", ".md", ".tex"),
+            caption="../report/dataset_table.rst",
+            category="Tables",
+        ),
+    log:
+        "results/logs/paper/{table}.log",
+    wildcard_constraints:
+        table="table3|table4|table5|table6",
+    conda:
+        "../../envs/lskd.yaml"
+    params:
+        dirs=lambda wc, input: [os.path.dirname(p) for p in input.infos],
+    shell:
+        "lskd dataset-table --table {wildcards.table} --evals {input.evals}"
+        " --infos {input.infos} --finals {input.finals} --dataset-dirs {params.dirs}"
+        " --out results/tables/{wildcards.table} > {log} 2>&1"
+
+
+rule fig9:
+    """Figure 9: the accuracy gain of LS against the number of classes."""
+    input:
+        evals=lw.teacher_evals(config),
+        infos=lw.dataset_infos(config),
+    output:
+        report(
+            multiext("results/figures/fig9", ".png", ".pdf"),
+            caption="../report/fig9.rst",
+            category="Figures",
+        ),
+    log:
+        "results/logs/paper/fig9.log",
+    conda:
+        "../../envs/lskd.yaml"
+    shell:
+        "lskd dataset-table --table fig9 --evals {input.evals} --infos {input.infos}"
+        " --out results/figures/fig9 > {log} 2>&1"

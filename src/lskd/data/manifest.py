@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from lskd.data import fashion_mnist
+from lskd.data import fashion_mnist, official, subsets
 from lskd.data.errors import DataError
 
 
@@ -41,31 +41,59 @@ def curate_fashion_mnist(spec: dict) -> tuple[pd.DataFrame, dict]:
         rows.append(
             pd.DataFrame({"sample": idx, "source": source, "label": labels[idx], "split": split})
         )
-    manifest = pd.concat(rows, ignore_index=True)
-    info = {
-        "kind": "fashion_mnist",
-        "root": str(spec["root"]),
-        "classes": fashion_mnist.CLASS_NAMES,
-        "channels": 1,
-        "size": 28,
-    }
-    return manifest, info
+    return pd.concat(rows, ignore_index=True), list(fashion_mnist.CLASS_NAMES)
 
 
-CURATORS = {"fashion_mnist": curate_fashion_mnist}
+def curate_files(spec: dict) -> tuple[pd.DataFrame, list[str]]:
+    reader = official.READERS[spec["kind"]]
+    kwargs = {"verify_images": spec.get("verify_images", True)}
+    if spec["kind"] == "cub200" and spec.get("archive"):
+        kwargs["archive"] = spec["archive"]
+    rows, classes = reader(spec["root"], **kwargs)
+    return rows.assign(source="files"), classes
 
 
 def curate(spec: dict, out_dir: str | Path) -> None:
-    """Write ``manifest.csv`` and ``dataset.json`` for the dataset described by ``spec``."""
-    manifest, info = CURATORS[spec["kind"]](spec)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    info["num_classes"] = len(info["classes"])
+    """Write ``manifest.csv`` and ``dataset.json`` for the dataset described by ``spec``: read it,
+    then take the class subset and the long tail the spec asks for. Nothing is written when any
+    step fails."""
+    if spec["kind"] == "fashion_mnist":
+        manifest, classes = curate_fashion_mnist(spec)
+        info = {"channels": 1, "size": 28}
+    else:
+        manifest, classes = curate_files(spec)
+        info = {"channels": 3, "size": spec.get("image_size", 224)}
+    if spec.get("classes"):
+        manifest, classes = subsets.class_subset(
+            manifest, classes, spec["classes"], spec.get("seed", 0)
+        )
+    tail = spec.get("long_tail")
+    if tail:
+        manifest = subsets.long_tail(
+            manifest,
+            len(classes),
+            tail["head"],
+            tail["tail"],
+            tail.get("alpha", 6.0),
+            spec.get("seed", 0),
+            tail.get("val_per_class"),
+        )
+    info = {
+        "kind": spec["kind"],
+        "root": str(spec["root"]),
+        "classes": classes,
+        **info,
+        "num_classes": len(classes),
+        "long_tail_alpha": tail.get("alpha", 6.0) if tail else None,
+        "property": spec.get("property", "Long-tailed" if tail else "Standard"),
+    }
     images, _ = _load_rows(info, manifest[manifest.split == "train"])
     pixels = images.float() / 255.0
     info["mean"] = pixels.mean(dim=(0, 2, 3)).tolist()
     info["std"] = pixels.std(dim=(0, 2, 3)).tolist()
     info["counts"] = manifest.groupby("split").size().to_dict()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     manifest.to_csv(out_dir / "manifest.csv", index=False)
     (out_dir / "dataset.json").write_text(json.dumps(info, indent=2) + "\n")
 
@@ -78,9 +106,24 @@ def read_info(data_dir: str | Path) -> dict:
         raise DataError(f"{path}: unreadable dataset description ({err}); rerun curation") from err
 
 
+def _load_files(info: dict, rows: pd.DataFrame) -> torch.Tensor:
+    """Decode image files into memory: shorter side resized to ``size``, centre crop, RGB.
+    (Fine for the curated and test-sized sets; paper-scale training needs a streaming loader.)"""
+    from PIL import Image
+    from torchvision.transforms import functional as TF
+
+    size, out = info["size"], []
+    for sample in rows["sample"]:
+        with Image.open(Path(info["root"]) / sample) as im:
+            im = TF.center_crop(TF.resize(im.convert("RGB"), size), size)
+            out.append(TF.pil_to_tensor(im))
+    return torch.stack(out)
+
+
 def _load_rows(info: dict, rows: pd.DataFrame) -> tuple[torch.Tensor, torch.Tensor]:
+    labels = torch.tensor(rows["label"].to_numpy(), dtype=torch.long)
     if info["kind"] != "fashion_mnist":
-        raise DataError(f"unknown dataset kind {info['kind']!r}")
+        return _load_files(info, rows), labels
     parts, labels = [], []
     for source, group in rows.groupby("source", sort=False):
         images, _ = fashion_mnist.load(info["root"], source)

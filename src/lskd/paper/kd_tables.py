@@ -31,7 +31,7 @@ KEYS = [
     "temperature",
     "cached_teacher",
 ]
-VALUES = ["teacher_top1", "teacher_top5", "top1", "top5"]
+VALUES = ["teacher_top1", "teacher_top3", "teacher_top5", "top1", "top3", "top5"]
 CAPTIONS = {
     "table2": "Students distilled with soft labels only (Eq. 4, T = 1) from ResNet-50 teachers "
     "without and with LS (✔); paper: ImageNet-1K.",

@@ -1,0 +1,69 @@
+"""Curated subsets of a manifest: seeded class subsets and Pareto long-tailed training sets.
+
+Long-tailed sizes (Appendix A.2: ImageNet-LT and Places-LT follow a Pareto distribution with
+power alpha = 6): the K class sizes are the quantiles, at K evenly spaced levels from 0 to 1, of a
+Pareto(alpha) distribution truncated to [tail, head]. The largest class has ``head`` images, the
+smallest ``tail``, and sizes never increase with rank. Which class gets which size, and which
+images it keeps, is drawn from ``seed``.
+"""
+
+import numpy as np
+import pandas as pd
+
+from lskd.data.errors import DataError
+
+
+def pareto_class_sizes(num_classes: int, head: int, tail: int, alpha: float = 6.0) -> np.ndarray:
+    """Non-increasing class sizes from ``head`` down to ``tail`` (see the module doc)."""
+    if not 1 <= tail <= head:
+        raise ValueError(f"need 1 <= tail <= head, got tail={tail}, head={head}")
+    if num_classes == 1:
+        return np.array([head])
+    q = np.linspace(1.0, 0.0, num_classes)  # rank 0 is the largest class
+    ratio = (tail / head) ** alpha
+    sizes = tail / (1.0 - q * (1.0 - ratio)) ** (1.0 / alpha)  # truncated Pareto quantile
+    return np.clip(np.rint(sizes), tail, head).astype(int)
+
+
+def class_subset(rows: pd.DataFrame, classes: list[str], count: int, seed: int):
+    """Keep ``count`` classes drawn by ``seed`` (relabelled 0..count-1 in their original order)."""
+    if not 1 <= count <= len(classes):
+        raise DataError(f"class subset of {count} from a dataset of {len(classes)} classes")
+    keep = np.sort(np.random.default_rng(seed).choice(len(classes), size=count, replace=False))
+    mapping = {int(old): new for new, old in enumerate(keep)}
+    out = rows[rows.label.isin(mapping)].copy()
+    out["label"] = out.label.map(mapping)
+    return out.reset_index(drop=True), [classes[i] for i in keep]
+
+
+def long_tail(
+    rows: pd.DataFrame,
+    num_classes: int,
+    head: int,
+    tail: int,
+    alpha: float,
+    seed: int,
+    val_per_class: int | None = None,
+) -> pd.DataFrame:
+    """Cut the training split to Pareto class sizes; optionally hold out ``val_per_class`` of
+    the remaining training images of each class as a balanced validation split (as ImageNet-LT
+    takes 20 per class from the original training set)."""
+    rng = np.random.default_rng(seed)
+    sizes = pareto_class_sizes(num_classes, head, tail, alpha)
+    order = rng.permutation(num_classes)  # class order[r] gets the r-th largest size
+    train = rows[rows.split == "train"]
+    parts = [] if val_per_class else [rows[rows.split != "train"]]
+    for rank, label in enumerate(order):
+        idx = np.flatnonzero(train.label.to_numpy() == label)
+        need = sizes[rank] + (val_per_class or 0)
+        if len(idx) < need:
+            raise DataError(
+                f"class {label} has {len(idx)} training images; the long tail needs "
+                f"{need} (lower head or val_per_class)"
+            )
+        chosen = rng.permutation(idx)[:need]
+        picked = train.iloc[np.sort(chosen[: sizes[rank]])]
+        parts.append(picked.assign(split="train"))
+        if val_per_class:
+            parts.append(train.iloc[np.sort(chosen[sizes[rank] :])].assign(split="val"))
+    return pd.concat(parts).sort_values(["split", "label"], kind="stable").reset_index(drop=True)

@@ -1,0 +1,286 @@
+"""Tables 3, 4, 5, 6 and Figure 9: where label smoothing helps less (Section 7, Appendix A-B).
+
+Table 3: teachers on long-tailed datasets. Table 4 and Figure 9: teachers on class subsets of one
+dataset, the LS gain against the number of classes. Table 5: the datasets, computed from the
+manifests. Table 6: students of the long-tailed ("inferior") teachers.
+"""
+
+import json
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from lskd.paper import ARCH_NAMES, network_name
+from lskd.paper.kd_tables import student_stats
+from lskd.paper.output import save_figure, write_table
+from lskd.paper.results import fmt, read_jsons, reference, seed_stats
+
+KEYS = ["dataset", "arch", "recipe", "alpha"]
+
+
+def read_infos(info_paths) -> pd.DataFrame:
+    rows = []
+    for path in info_paths:
+        info = json.loads(Path(path).read_text())
+        rows.append(
+            {
+                "dataset": Path(path).parent.name,
+                "num_classes": info["num_classes"],
+                "long_tail": info.get("long_tail_alpha") is not None,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def ls_pairs(evals: pd.DataFrame, values) -> pd.DataFrame:
+    """One row per (dataset, arch, recipe, LS alpha): values without and with LS, over seeds."""
+    stats = seed_stats(evals, KEYS, values)
+    rows = []
+    for (dataset, arch, recipe), group in stats.groupby(KEYS[:3], sort=False):
+        plain, smoothed = group[group.alpha == 0], group[group.alpha > 0]
+        if plain.empty or smoothed.empty:
+            continue
+        base = plain.iloc[0]
+        for _, ls in smoothed.iterrows():
+            row = {
+                "dataset": dataset,
+                "arch": arch,
+                "recipe": recipe,
+                "alpha": ls.alpha,
+                "n": int(min(base.n, ls.n)),
+            }
+            for v in values:
+                row[f"{v}_no_ls"], row[f"{v}_ls"] = base[v], ls[v]
+                row[f"{v}_no_ls_std"], row[f"{v}_ls_std"] = base[f"{v}_std"], ls[f"{v}_std"]
+                row[f"{v}_gain"] = ls[v] - base[v]
+            rows.append(row)
+    columns = ["dataset", "arch", "recipe", "alpha", "n"] + [
+        f"{v}_{suffix}" for v in values for suffix in ("no_ls", "ls", "no_ls_std", "ls_std", "gain")
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _pair_text(row, tag, metrics=("top1", "top3")):
+    return "/".join(fmt(row[f"{m}_{tag}"], row[f"{m}_{tag}_std"], row["n"]) for m in metrics)
+
+
+def table3(evals, infos):
+    long_tailed = infos[infos.long_tail].dataset
+    pairs = ls_pairs(evals[evals.dataset.isin(long_tailed)], ["top1", "top3", "top5"])
+    paper = reference("table3")
+    rows = pairs.copy()
+    for ref_set in ("ImageNet-LT", "iNaturalist 2019"):
+        ref = paper[paper.dataset == ref_set].set_index("network")
+        tag = ref_set.split()[0].split("-")[0].lower()
+        for col in ("top1_no_ls", "topk_no_ls", "top1_ls", "topk_ls"):
+            rows[f"paper_{tag}_{col}"] = [ref[col].get(ARCH_NAMES.get(a, a)) for a in rows.arch]
+    shown = pd.DataFrame(
+        {
+            "Dataset": rows.dataset,
+            "Teacher": [network_name(a, r) for a, r in zip(rows.arch, rows.recipe, strict=True)],
+            "LS α": rows.alpha.map(lambda a: f"{a:g}"),
+            "w/o LS (top-1/top-3)": rows.apply(_pair_text, axis=1, tag="no_ls"),
+            "w/ LS (top-1/top-3)": rows.apply(_pair_text, axis=1, tag="ls"),
+            "LS gain top-1": rows.top1_gain.map(lambda g: f"{g:+.2f}"),
+            "n": rows.n,
+            "Paper ImageNet-LT w/o → w/ (top-1)": [
+                f"{a:.3f} → {b:.3f}" if pd.notna(a) else ""
+                for a, b in zip(
+                    rows.paper_imagenet_top1_no_ls, rows.paper_imagenet_top1_ls, strict=True
+                )
+            ],
+            "Paper iNat 2019 w/o → w/ (top-1)": [
+                f"{a:.3f} → {b:.3f}" if pd.notna(a) else ""
+                for a, b in zip(
+                    rows.paper_inaturalist_top1_no_ls, rows.paper_inaturalist_top1_ls, strict=True
+                )
+            ],
+        }
+    )
+    return rows, shown
+
+
+def table4(evals, infos):
+    balanced = infos[~infos.long_tail]
+    standard = evals[evals.dataset.isin(balanced.dataset) & (evals.recipe == "standard")]
+    pairs = ls_pairs(standard, ["top1", "top5"])
+    pairs = pairs.merge(balanced, on="dataset").sort_values(["arch", "num_classes"])
+    shown = pd.DataFrame(
+        {
+            "Teacher": [network_name(a, r) for a, r in zip(pairs.arch, pairs.recipe, strict=True)],
+            "Dataset": pairs.dataset,
+            "#class": pairs.num_classes,
+            "w/o LS (top-1/top-5)": pairs.apply(
+                _pair_text, axis=1, tag="no_ls", metrics=("top1", "top5")
+            ),
+            "w/ LS (top-1/top-5)": pairs.apply(
+                _pair_text, axis=1, tag="ls", metrics=("top1", "top5")
+            ),
+            "LS gain (top-1/top-5)": [
+                f"{a:+.2f}/{b:+.2f}" for a, b in zip(pairs.top1_gain, pairs.top5_gain, strict=True)
+            ],
+            "n": pairs.n,
+        }
+    )
+    average = gains_by_classes(pairs)
+    avg_rows = pd.DataFrame(
+        {
+            "Teacher": "Average",
+            "Dataset": "",
+            "#class": average.num_classes,
+            "w/o LS (top-1/top-5)": "",
+            "w/ LS (top-1/top-5)": "",
+            "LS gain (top-1/top-5)": [
+                f"{a:+.2f}/{b:+.2f}"
+                for a, b in zip(average.top1_gain, average.top5_gain, strict=True)
+            ],
+            "n": "",
+        }
+    )
+    paper = gains_by_classes(paper_table4())
+    paper_rows = pd.DataFrame(
+        {
+            "Teacher": "Paper average (ImageNet)",
+            "Dataset": "",
+            "#class": paper.num_classes,
+            "w/o LS (top-1/top-5)": "",
+            "w/ LS (top-1/top-5)": "",
+            "LS gain (top-1/top-5)": [
+                f"{a:+.3f}/{b:+.3f}" for a, b in zip(paper.top1_gain, paper.top5_gain, strict=True)
+            ],
+            "n": "",
+        }
+    )
+    return pairs, pd.concat([shown, avg_rows, paper_rows], ignore_index=True)
+
+
+def paper_table4() -> pd.DataFrame:
+    ref = reference("table4").rename(columns={"classes": "num_classes"})
+    ref["top1_gain"] = ref.top1_ls - ref.top1_no_ls
+    ref["top5_gain"] = ref.top5_ls - ref.top5_no_ls
+    return ref
+
+
+def gains_by_classes(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Mean LS gain over architectures for each number of classes (the paper's 'Average')."""
+    return pairs.groupby("num_classes")[["top1_gain", "top5_gain"]].mean().reset_index()
+
+
+def fig9(evals, infos, stem) -> None:
+    pairs, _ = table4(evals, infos)
+    ours, paper = gains_by_classes(pairs), gains_by_classes(paper_table4())
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for ax, data, title in ((axes[0], ours, "this run"), (axes[1], paper, "paper (ImageNet)")):
+        ax.plot(data.num_classes, data.top1_gain, "o-", color="tab:red", label="top-1")
+        ax.plot(data.num_classes, data.top5_gain, "s--", color="tab:blue", label="top-5")
+        ax.axhline(0, color="grey", linewidth=0.8)
+        ax.set_xlabel("number of classes")
+        ax.set_ylabel("accuracy gain of LS (points)")
+        ax.set_title(title)
+        ax.legend(fontsize=8)
+    save_figure(fig, stem)
+
+
+def table5(dataset_dirs):
+    rows = []
+    for d in dataset_dirs:
+        d = Path(d)
+        info = json.loads((d / "dataset.json").read_text())
+        manifest = pd.read_csv(d / "manifest.csv")
+        train = manifest[manifest.split == "train"].label.value_counts()
+        rows.append(
+            {
+                "dataset": d.name,
+                "classes": info["num_classes"],
+                "property": info.get("property", "Standard"),
+                "long_tail_alpha": info.get("long_tail_alpha"),
+                "head_class_size": int(train.max()),
+                "tail_class_size": int(train.min()),
+                "train": int((manifest.split == "train").sum()),
+                "test": int((manifest.split == "val").sum()),
+                "source": "this run",
+            }
+        )
+    ours = pd.DataFrame(rows)
+    paper = reference("table5").astype(str).replace("nan", "N/A").assign(source="paper")
+    numbers = pd.concat([ours, paper], ignore_index=True)
+    shown = numbers.astype(object).where(numbers.notna(), "N/A").astype(str)
+    shown.columns = [
+        "Dataset",
+        "#class",
+        "Property",
+        "Long-tailed α",
+        "Head class size",
+        "Tail class size",
+        "#Training set",
+        "#Testing set",
+        "Source",
+    ]
+    return numbers, shown
+
+
+def table6(final_paths, infos):
+    students = student_stats(read_jsons(final_paths))
+    long_tailed = infos[infos.long_tail].dataset
+    rows = students[
+        students.dataset.isin(long_tailed) & (students.lam == 0) & (students.temperature == 1)
+    ].copy()
+    rows = rows.sort_values(["dataset", "teacher_arch", "ls", "arch"])
+    paper = reference("table6").set_index(["teacher", "teacher_ls", "student"])
+    keys = [
+        (ARCH_NAMES.get(t, t), int(ls), ARCH_NAMES.get(s, s))
+        for t, ls, s in zip(rows.teacher_arch, rows.ls, rows.arch, strict=True)
+    ]
+    for col in ("teacher_top1", "student_top1", "student_top3"):
+        rows[f"paper_{col}"] = [paper[col].get(k) for k in keys]
+    shown = pd.DataFrame(
+        {
+            "Dataset": rows.dataset,
+            "Teacher": rows.teacher_arch.map(lambda a: ARCH_NAMES.get(a, a)),
+            "w/ LS": rows.ls.map({True: "✔", False: ""}),
+            "Teacher top-1/top-3": [
+                f"{fmt(a)}/{fmt(b)}"
+                for a, b in zip(
+                    rows.teacher_top1, rows.get("teacher_top3", rows.teacher_top5), strict=True
+                )
+            ],
+            "Student": rows.arch.map(lambda a: ARCH_NAMES.get(a, a)),
+            "Student top-1/top-3": [
+                f"{fmt(a, s, n)}/{fmt(b)}"
+                for a, s, n, b in zip(rows.top1, rows.top1_std, rows.n, rows.top3, strict=True)
+            ],
+            "n": rows.n,
+            "Paper teacher top-1 (iNat 2019)": rows.paper_teacher_top1.map(
+                lambda v: f"{v:.3f}" if pd.notna(v) else ""
+            ),
+            "Paper student top-1/top-3": [
+                f"{a:.3f}/{b:.3f}" if pd.notna(a) else ""
+                for a, b in zip(rows.paper_student_top1, rows.paper_student_top3, strict=True)
+            ],
+        }
+    )
+    return rows, shown
+
+
+CAPTIONS = {
+    "table3": "Teachers without and with LS on long-tailed data (Pareto α = 6); paper: "
+    "ImageNet-LT and iNaturalist 2019 (Table 3).",
+    "table4": "Teachers without and with LS on class subsets of one dataset, and the mean LS "
+    "gain per number of classes; paper: curated ImageNet-100/500/1K (Table 4).",
+    "table5": "The datasets of this run, computed from their manifests, and the paper's.",
+    "table6": "Students distilled (Eq. 4) from the long-tailed, inferior teachers; paper: "
+    "iNaturalist 2019 (Table 6).",
+}
+
+
+def write(table, stem, evals=(), infos=(), finals=(), dataset_dirs=()) -> None:
+    if table == "table5":
+        numbers, shown = table5(dataset_dirs)
+    elif table == "table6":
+        numbers, shown = table6(finals, read_infos(infos))
+    else:
+        numbers, shown = {"table3": table3, "table4": table4}[table](
+            read_jsons(evals), read_infos(infos)
+        )
+    write_table(numbers, shown, stem, CAPTIONS[table])
