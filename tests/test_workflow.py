@@ -87,7 +87,13 @@ def test_dataset_tables(smoke_run):
 
 def test_students_tables(smoke_run):
     table7 = pd.read_csv(smoke_run / "results/tables/table7.csv")
-    assert sorted(table7.name) == ["r18_from_r18", "r18_from_r18_cutmix_ls", "r18_from_r18_ls"]
+    assert sorted(table7.name) == [
+        "r18_from_r18",
+        "r18_from_r18_cutmix_ls",
+        "r18_from_r18_ls",
+        "r18_from_r18_lt",
+        "r18_from_r18_lt_ls",
+    ]
     assert (table7.lam == 0).all() and (table7.temperature == 1).all()
     table9 = pd.read_csv(smoke_run / "results/tables/table9.csv")
     assert sorted(table9.teacher_alpha) == [0.0, 0.1] and (table9.lam == 0.5).all()
