@@ -174,6 +174,19 @@ def fig4(args):
     fig4.plot(args.without_ls, args.with_ls, args.out, title=args.title)
 
 
+def _training_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments every training command takes."""
+    p.add_argument("--data", required=True, help="curated dataset folder")
+    p.add_argument("--out", required=True)
+    p.add_argument("--arch", required=True)
+    p.add_argument("--recipe", type=_json, required=True, help="recipe (JSON)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--stem", default="imagenet")
+    p.add_argument("--bf16", action="store_true")
+    p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--meta", type=_json, default={}, help="fields copied into final.json")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lskd", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -184,34 +197,18 @@ def parser() -> argparse.ArgumentParser:
     c.set_defaults(func=curate)
 
     t = sub.add_parser("train-teacher", help="train one teacher with Eq. 1 label smoothing")
-    t.add_argument("--data", required=True, help="curated dataset folder")
-    t.add_argument("--out", required=True)
-    t.add_argument("--arch", required=True)
+    _training_arguments(t)
     t.add_argument("--alpha", type=float, default=0.0)
-    t.add_argument("--recipe", type=_json, required=True, help="recipe (JSON)")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--stem", default="imagenet")
-    t.add_argument("--bf16", action="store_true")
-    t.add_argument("--threads", type=int, default=os.cpu_count())
-    t.add_argument("--meta", type=_json, default={}, help="fields copied into final.json")
     t.set_defaults(func=train_teacher)
 
     st = sub.add_parser("train-student", help="distill a student from a frozen teacher (Eq. 4)")
-    st.add_argument("--data", required=True, help="curated dataset folder")
-    st.add_argument("--out", required=True)
-    st.add_argument("--arch", required=True)
+    _training_arguments(st)
     st.add_argument("--teacher-model", required=True, help="the teacher's model.pt")
     st.add_argument("--teacher-final", required=True, help="the teacher's final.json")
     st.add_argument("--teacher-cache", help="cached teacher logits (then no augmentation)")
     st.add_argument("--init-from", help="start from this model.pt (ReActNet's step 2)")
     st.add_argument("--lam", type=float, default=0.0, help="weight of the hard-label term")
     st.add_argument("--temperature", type=float, default=1.0)
-    st.add_argument("--recipe", type=_json, required=True, help="recipe (JSON)")
-    st.add_argument("--seed", type=int, default=0)
-    st.add_argument("--stem", default="imagenet")
-    st.add_argument("--bf16", action="store_true")
-    st.add_argument("--threads", type=int, default=os.cpu_count())
-    st.add_argument("--meta", type=_json, default={}, help="fields copied into final.json")
     st.set_defaults(func=train_student)
 
     ct = sub.add_parser("cache-teacher", help="teacher logits on the unaugmented train split")

@@ -5,7 +5,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from lskd.paper import network_name
+from lskd.paper.kd_tables import teacher_columns
 from lskd.paper.output import save_figure, write_table
 from lskd.paper.results import fmt, read_jsons
 
@@ -55,11 +55,7 @@ def table(curves: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     shown = pd.DataFrame(
         {
             "Dataset": rows.dataset,
-            "Teacher": [
-                network_name(a, r)
-                for a, r in zip(rows.teacher_arch, rows.teacher_recipe, strict=True)
-            ],
-            "w/ LS": rows.ls.map({True: "✔", False: ""}),
+            **teacher_columns(rows),
             "Teacher top-1": [
                 fmt(m, s, n)
                 for m, s, n in zip(rows.teacher_top1, rows.teacher_top1_std, rows.n, strict=True)

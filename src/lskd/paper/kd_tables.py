@@ -62,6 +62,16 @@ def _acc(row, prefix="", digits=2):
     return f"{top1}/{top5}"
 
 
+def teacher_columns(rows: pd.DataFrame) -> dict:
+    """The 'Teacher' (name with recipe) and 'w/ LS' (tick) columns of a students' table."""
+    return {
+        "Teacher": [
+            network_name(a, r) for a, r in zip(rows.teacher_arch, rows.teacher_recipe, strict=True)
+        ],
+        "w/ LS": rows.ls.map({True: "✔", False: ""}),
+    }
+
+
 def _view(rows) -> pd.Series:
     """How the student saw its teacher: on its augmented batch, or cached on unaugmented ones."""
     return rows.cached_teacher.map({True: "cached, no aug.", False: "online"})
@@ -86,11 +96,7 @@ def table7(stats: pd.DataFrame, teacher_archs=None) -> tuple[pd.DataFrame, pd.Da
     shown = pd.DataFrame(
         {
             "Dataset": rows.dataset,
-            "Teacher": [
-                network_name(a, r)
-                for a, r in zip(rows.teacher_arch, rows.teacher_recipe, strict=True)
-            ],
-            "w/ LS": rows.ls.map({True: "✔", False: ""}),
+            **teacher_columns(rows),
             "Teacher acc. (top-1/top-5)": rows.apply(_acc, axis=1, prefix="teacher_"),
             "Student": rows.arch.map(lambda a: ARCH_NAMES.get(a, a)),
             "Student acc. (top-1/top-5)": rows.apply(_acc, axis=1),
@@ -157,11 +163,7 @@ def table9(stats: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         {
             "Dataset": rows.dataset,
             "Ratio (hard – soft)": [f"{lam:g} – {1 - lam:g}" for lam in rows.lam],
-            "Teacher": [
-                network_name(a, r)
-                for a, r in zip(rows.teacher_arch, rows.teacher_recipe, strict=True)
-            ],
-            "w/ LS": rows.ls.map({True: "✔", False: ""}),
+            **teacher_columns(rows),
             "Student": rows.arch.map(lambda a: ARCH_NAMES.get(a, a)),
             "Student acc. (top-1/top-5)": rows.apply(_acc, axis=1),
             "KD": _view(rows),
@@ -182,11 +184,7 @@ def temperature(stats: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     shown = pd.DataFrame(
         {
             "Dataset": rows.dataset,
-            "Teacher": [
-                network_name(a, r)
-                for a, r in zip(rows.teacher_arch, rows.teacher_recipe, strict=True)
-            ],
-            "w/ LS": rows.ls.map({True: "✔", False: ""}),
+            **teacher_columns(rows),
             "Student": rows.arch.map(lambda a: ARCH_NAMES.get(a, a)),
             "T": rows.temperature.map(lambda t: f"{t:g}"),
             "Student acc. (top-1/top-5)": rows.apply(_acc, axis=1),
