@@ -38,6 +38,7 @@ def train_teacher(args):
         stem=args.stem,
         bf16=args.bf16,
         meta=args.meta,
+        init_from=args.init_from,
     )
 
 
@@ -185,6 +186,7 @@ def _training_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bf16", action="store_true")
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--meta", type=_json, default={}, help="fields copied into final.json")
+    p.add_argument("--init-from", help="start from this model.pt (fine-tuning; ReActNet step 2)")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -206,7 +208,6 @@ def parser() -> argparse.ArgumentParser:
     st.add_argument("--teacher-model", required=True, help="the teacher's model.pt")
     st.add_argument("--teacher-final", required=True, help="the teacher's final.json")
     st.add_argument("--teacher-cache", help="cached teacher logits (then no augmentation)")
-    st.add_argument("--init-from", help="start from this model.pt (ReActNet's step 2)")
     st.add_argument("--lam", type=float, default=0.0, help="weight of the hard-label term")
     st.add_argument("--temperature", type=float, default=1.0)
     st.set_defaults(func=train_student)

@@ -151,8 +151,8 @@ def train(
 
     torch.manual_seed(seed)
     model = build_model(arch, k, in_channels=info["channels"], stem=stem)
-    if init_from is not None:  # e.g. ReActNet's step 2 starts from step 1's weights
-        model.load_state_dict(checkpoint.load(init_from)["state_dict"])
+    if init_from is not None:  # ReActNet's step 2, or fine-tuning from an ImageNet model (CUB)
+        load_pretrained(model, init_from)
     opt = optimizer(model, recipe)
     sched = schedule(opt, recipe)
     val_teacher = None
@@ -258,6 +258,20 @@ def train(
     pd.DataFrame(history).to_csv(out_dir / "metrics.csv", index=False)
     (out_dir / "final.json").write_text(json.dumps(final, indent=2) + "\n")
     return final
+
+
+def load_pretrained(model: torch.nn.Module, path: str | Path) -> list[str]:
+    """Start ``model`` from the weights in ``path``, except those whose shape differs (the
+    classifier, when the class count differs: it stays randomly initialised). Returns those."""
+    state = checkpoint.load(path)["state_dict"]
+    own = model.state_dict()
+    skipped = [k for k, v in state.items() if k in own and own[k].shape != v.shape]
+    for key in skipped:
+        state[key] = own[key]
+    model.load_state_dict(state)  # strict: every other weight must match
+    if skipped:
+        print(f"{path}: kept the new {', '.join(skipped)} (shape differs)", flush=True)
+    return skipped
 
 
 def load_model(path: str | Path):

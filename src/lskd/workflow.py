@@ -38,6 +38,17 @@ def final_targets() -> list[str]:
     return tables + figures + ["results/tables/fig1_distances.csv", "results/CLAIMS.md"]
 
 
+# What a job asks a cluster for (profiles/slurm); the config's `resources` section overrides.
+RESOURCE_DEFAULTS = {
+    "train": {"gpu": 0, "mem_mb": 8000, "runtime": 240},
+    "evaluate": {"gpu": 0, "mem_mb": 4000, "runtime": 30},
+}
+
+
+def resources(config: dict, group: str) -> dict:
+    return RESOURCE_DEFAULTS[group] | config.get("resources", {}).get(group, {})
+
+
 class ConfigError(Exception):
     """A config value is wrong; the message names the key and the fix."""
 
@@ -82,6 +93,10 @@ def check(config: dict) -> None:
     for name, student in config.get("students", {}).items():
         _must_name(config, f"students.{name}.teacher", student["teacher"], "teachers")
         _must_name(config, f"students.{name}.recipe", student["recipe"], "recipes")
+    for kind in ("teachers", "students"):
+        for name, entry in config.get(kind, {}).items():
+            if "init_from" in entry:
+                _must_name(config, f"{kind}.{name}.init_from", entry["init_from"], "teachers")
     for i, name in enumerate(config["bnn"]["teachers"]):
         _must_name(config, f"bnn.teachers[{i}]", name, "teachers")
     for step in ("step1", "step2"):
@@ -145,7 +160,13 @@ def student_inputs(config: dict, name: str, seed: int) -> dict:
     }
     if student["cache_teacher"]:
         inputs["cache"] = f"{teacher}/cache/train_logits.pt"
-    return inputs
+    return inputs | init_from(config, name, seed, "students")
+
+
+def init_from(config: dict, name: str, seed: int, kind: str = "teachers") -> dict:
+    """{"init": model.pt of the teacher named by ``init_from`` (same seed)}, or {}."""
+    source = config[kind][name].get("init_from")
+    return {"init": f"{run_dir(config, source, seed)}/model.pt"} if source else {}
 
 
 def recipe_json(config: dict, name: str, kind: str = "teachers") -> str:

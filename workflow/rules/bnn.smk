@@ -17,6 +17,8 @@ rule bnn_step1:
     conda:
         "../../envs/lskd.yaml"
     threads: config["threads"]
+    resources:
+        **lw.resources(config, "train"),
     params:
         recipe=lambda wc: json.dumps(
             config["recipes"][config["bnn"]["step1"]], sort_keys=True
@@ -50,6 +52,8 @@ rule bnn_step2:
     conda:
         "../../envs/lskd.yaml"
     threads: config["threads"]
+    resources:
+        **lw.resources(config, "train"),
     params:
         recipe=lambda wc: json.dumps(
             config["recipes"][config["bnn"]["step2"]], sort_keys=True

@@ -12,6 +12,8 @@ rule evaluate_teacher:
     conda:
         "../../envs/lskd.yaml"
     threads: config["threads"]
+    resources:
+        **lw.resources(config, "evaluate"),
     params:
         bf16="--bf16" if config["bf16"] else "",
     shell:
@@ -33,6 +35,8 @@ rule penultimate_features:
     conda:
         "../../envs/lskd.yaml"
     threads: config["threads"]
+    resources:
+        **lw.resources(config, "evaluate"),
     params:
         classes=" ".join(f"'{c}'" for c in config["figures"]["fig1"]["classes"]),
         per_class=config["figures"]["fig1"]["per_class"],

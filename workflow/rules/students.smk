@@ -10,6 +10,8 @@ rule cache_teacher:
     conda:
         "../../envs/lskd.yaml"
     threads: config["threads"]
+    resources:
+        **lw.resources(config, "evaluate"),
     params:
         bf16="--bf16" if config["bf16"] else "",
     shell:
@@ -30,6 +32,8 @@ rule train_student:
     conda:
         "../../envs/lskd.yaml"
     threads: config["threads"]
+    resources:
+        **lw.resources(config, "train"),
     params:
         arch=lambda wc: config["students"][wc.student]["arch"],
         lam=lambda wc: config["students"][wc.student]["lam"],
@@ -41,6 +45,9 @@ rule train_student:
             f"--teacher-cache {input.cache}" if "cache" in input.keys() else ""
         ),
         bf16="--bf16" if config["bf16"] else "",
+        init=lambda wc, input: (
+            f"--init-from {input.init}" if "init" in input.keys() else ""
+        ),
     shell:
         "lskd train-student --data results/data/{wildcards.dataset}"
         " --out results/{wildcards.dataset}/students/{wildcards.student}/seed{wildcards.seed}"
@@ -48,4 +55,4 @@ rule train_student:
         " --teacher-final {input.teacher_final} {params.cache}"
         " --lam {params.lam} --temperature {params.temperature}"
         " --recipe {params.recipe:q} --seed {wildcards.seed} --meta {params.meta:q}"
-        " {params.bf16} --threads {threads} > {log} 2>&1"
+        " {params.bf16} {params.init} --threads {threads} > {log} 2>&1"

@@ -1,6 +1,7 @@
 rule train_teacher:
     """Train one teacher with Eq. 1 label smoothing; resumes from last.pt after a kill."""
     input:
+        unpack(lambda wc: lw.init_from(config, wc.teacher, int(wc.seed))),
         manifest="results/data/{dataset}/manifest.csv",
     output:
         model="results/{dataset}/teachers/{teacher}/seed{seed}/model.pt",
@@ -11,6 +12,8 @@ rule train_teacher:
     conda:
         "../../envs/lskd.yaml"
     threads: config["threads"]
+    resources:
+        **lw.resources(config, "train"),
     params:
         arch=lambda wc: config["teachers"][wc.teacher]["arch"],
         alpha=lambda wc: config["teachers"][wc.teacher]["alpha"],
@@ -18,9 +21,12 @@ rule train_teacher:
         recipe=lambda wc: lw.recipe_json(config, wc.teacher),
         meta=lambda wc: lw.run_meta(config, wc.teacher, int(wc.seed)),
         bf16="--bf16" if config["bf16"] else "",
+        init=lambda wc, input: (
+            f"--init-from {input.init}" if "init" in input.keys() else ""
+        ),
     shell:
         "lskd train-teacher --data results/data/{wildcards.dataset}"
         " --out results/{wildcards.dataset}/teachers/{wildcards.teacher}/seed{wildcards.seed}"
         " --arch {params.arch} --alpha {params.alpha} --stem {params.stem}"
         " --recipe {params.recipe:q} --seed {wildcards.seed} --meta {params.meta:q}"
-        " {params.bf16} --threads {threads} > {log} 2>&1"
+        " {params.bf16} {params.init} --threads {threads} > {log} 2>&1"

@@ -1,0 +1,66 @@
+"""configs/paper.yaml schedules the paper's experiment matrix (dry run, datasets as empty dirs)."""
+
+import yaml
+
+from conftest import ROOT, run_snakemake
+from test_workflow import job_counts
+
+SEEDS = 3  # "We report average over 3 runs for all the teacher network training and distillation"
+
+# Teachers, counted from the paper's tables (each without and with LS: x2)
+TEACHERS = (
+    8 * 2  # Table 1 / 10: ResNet-18/50/101, MobileNet v2, DenseNet121, ResNeXt50, WRN50, ResNeXt101
+    + 2 * 2  # Table 1: ResNet50+Long, ResNet50+Long+CutMix (Table 8's R50+LS+Long(+CutMix))
+    + 2 * 2  # Table 7, CUB200-2011: ResNet-50 and ResNet-101 teachers
+    + 2 * 2  # Table 7, iMaterialist: ResNet-50 and ResNet-101 teachers
+    + 3 * 2  # Table 3, ImageNet-LT: ResNet-18/34/50 (ResNet-101 is "-/-")
+    + 4 * 2  # Table 3, Places-LT: ResNet-18/34/50/101
+    + 4 * 2  # Table 3, iNaturalist 2019: ResNet-18/34/50/101 (also Table 6's teachers)
+    + 2 * 2 * 2  # Table 4: ImageNet-100 and -500 x ResNet-18/101 (1K is Table 1's)
+)
+# Students
+STUDENTS = (
+    3 * 8  # Table 7: ImageNet, CUB, iMaterialist x (R50 -> R18, R50; R101 -> R50, R101) x LS
+    + 6  # Table 8: R18 from R50+LS+Long, +CutMix, MobileNetV2, DenseNet121, WRN50, ResNeXt101
+    + 3 * 2  # Table 9: lambda 0.3, 0.5, 0.7 x (R50 w/o, w/ LS) -> R18
+    + 8  # Table 6: iNaturalist 2019, R50 -> R18, R50; R101 -> R50, R101, x LS
+)
+EXPECTED = {
+    "curate": 8,  # Table 5's six datasets, plus curated ImageNet-100 and -500 (Table 4)
+    "train_teacher": TEACHERS * SEEDS,
+    "evaluate_teacher": TEACHERS * SEEDS,
+    "train_student": STUDENTS * SEEDS,
+    "bnn_step1": 2 * SEEDS,  # Figure 6: ReActNet from ResNet-50 w/o and w/ LS
+    "bnn_step2": 2 * SEEDS,
+    "penultimate_features": 2,  # Figure 1: ResNet-50 w/o and w/ LS
+    "stability_table": 2,  # Tables 1 and 10
+    "kd_table": 5,  # Tables 2, 7, 8, 9 and the temperature extension
+    "dataset_table": 4,  # Tables 3, 4, 5, 6
+    "kd_figure": 2,  # Figures 5 and 8
+    "drawn_figure": 2,  # Figures 2 and 3
+    "fig1": 1,
+    "fig4": 1,
+    "fig9": 1,
+    "bnn_paper": 1,  # Figure 6 and the BNN table
+    "claims": 1,
+    "all": 1,
+}
+
+
+def test_paper_config_schedules_the_paper_matrix(tmp_path):
+    config = yaml.safe_load((ROOT / "configs" / "paper.yaml").read_text())
+    for name, spec in config["datasets"].items():
+        spec["root"] = str(tmp_path / "data" / name)  # only needs to exist for a dry run
+        (tmp_path / "data" / name).mkdir(parents=True, exist_ok=True)
+    paper = tmp_path / "paper.yaml"
+    paper.write_text(yaml.safe_dump(config))
+    proc = run_snakemake(tmp_path, "-n", "--quiet", "rules", configfile=paper)
+    assert job_counts(proc.stdout) == EXPECTED
+
+
+def test_paper_config_names_a_missing_dataset(tmp_path):
+    proc = run_snakemake(tmp_path, "-n", configfile=ROOT / "configs" / "paper.yaml", check=False)
+    assert proc.returncode != 0
+    assert "datasets.imagenet.root: dataset folder /data/imagenet not found; get ImageNet-1K" in (
+        proc.stdout + proc.stderr
+    )
