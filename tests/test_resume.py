@@ -75,3 +75,42 @@ def test_killed_run_resumes_to_identical_weights(fake_fmnist, tmp_path):
     assert (straight / "metrics.csv").read_text().count("\n") == 5  # header + 4 epochs
     final = json.loads((killed / "final.json").read_text())
     assert final["epochs"] == 4 and final["alpha"] == 0.1
+
+
+def test_sigterm_saves_the_epoch_in_progress_and_the_rerun_finishes_identically(
+    fake_fmnist, tmp_path
+):
+    """SLURM preemption sends SIGTERM: the job saves mid-epoch, exits 143, and resumes."""
+    data = tmp_path / "data"
+    curate({"kind": "fashion_mnist", "root": str(fake_fmnist)}, data)
+    straight = tmp_path / "straight"
+    subprocess.run(train_cmd(data, straight), check=True, capture_output=True)
+
+    stopped = tmp_path / "stopped"
+    proc = subprocess.Popen(train_cmd(data, stopped), stdout=subprocess.PIPE, text=True)
+    metrics = stopped / "metrics.csv"
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if metrics.exists() and len(metrics.read_text().splitlines()) >= 2:
+            proc.send_signal(signal.SIGTERM)
+            break
+        time.sleep(0.01)
+    out, _ = proc.communicate()
+    assert proc.returncode == 143, out
+    assert "SIGTERM: saving the epoch in progress" in out
+    state = torch.load(stopped / "last.pt", weights_only=True)
+    assert state["partial"]["batch"] >= 1 and len(state["history"]) >= 1
+
+    resumed = subprocess.run(train_cmd(data, stopped), check=True, capture_output=True, text=True)
+    assert "resuming" in resumed.stdout and "batch" in resumed.stdout
+    a = torch.load(straight / "model.pt", weights_only=True)["state_dict"]
+    b = torch.load(stopped / "model.pt", weights_only=True)["state_dict"]
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+    # the interrupted epoch's numbers are the uninterrupted ones' (all but the seconds)
+    def rows(run):
+        lines = (run / "metrics.csv").read_text().splitlines()
+        return [line.split(",")[:5] for line in lines]
+
+    assert rows(straight) == rows(stopped)

@@ -9,19 +9,19 @@ from lskd.data.batches import eval_batches
 from lskd.data.errors import DataError
 from lskd.data.manifest import load_split
 from lskd.models import classifier
-from lskd.train import autocast, load_model
+from lskd.train import DEVICE, autocast, load_model, to_device
 
 
 @torch.no_grad()
 def penultimate(model, images, labels, info, bf16=False, batch_size=500) -> np.ndarray:
     captured = []
     hook = classifier(model).register_forward_pre_hook(
-        lambda _m, inputs: captured.append(inputs[0].float())
+        lambda _m, inputs: captured.append(inputs[0].float().cpu())
     )
     try:
         for x, _ in eval_batches(images, labels, batch_size, info):
             with autocast(bf16):
-                model(x)
+                model(x.to(DEVICE))
     finally:
         hook.remove()
     return torch.cat(captured).numpy()
@@ -30,7 +30,7 @@ def penultimate(model, images, labels, info, bf16=False, batch_size=500) -> np.n
 def export(model_path, data_dir, out_path, class_names, per_class: int, bf16=False) -> None:
     """Save, for train and val, up to ``per_class`` samples of each named class (first in
     manifest order), with the classifier's weights (the templates) and the class indices."""
-    model = load_model(model_path)
+    model = to_device(load_model(model_path))
     arrays = {}
     for split in ("train", "val"):
         images, labels, info = load_split(data_dir, split)
@@ -42,7 +42,7 @@ def export(model_path, data_dir, out_path, class_names, per_class: int, bf16=Fal
         arrays[f"{split}_features"] = penultimate(model, images[keep], labels[keep], info, bf16)
         arrays[f"{split}_labels"] = labels[keep].numpy()
     layer = classifier(model)
-    arrays["templates"] = layer.weight.detach().numpy()
+    arrays["templates"] = layer.weight.detach().cpu().numpy()
     arrays["class_index"] = np.array(index)
     arrays["class_names"] = np.array(class_names)
     Path(out_path).parent.mkdir(parents=True, exist_ok=True)

@@ -14,9 +14,8 @@ def smoothed_targets(labels: torch.Tensor, num_classes: int, alpha: float) -> to
     if not 0.0 <= alpha < 1.0:
         raise ValueError(f"label smoothing alpha must be in [0, 1), got {alpha}")
     off = alpha / (num_classes - 1)
-    targets = torch.full((labels.shape[0], num_classes), off, dtype=torch.float32)
-    targets.scatter_(1, labels.long().view(-1, 1), 1.0 - alpha)
-    return targets.to(labels.device)
+    targets = torch.full((labels.shape[0], num_classes), off, device=labels.device)
+    return targets.scatter_(1, labels.long().view(-1, 1), 1.0 - alpha)
 
 
 def torch_label_smoothing(alpha: float, num_classes: int) -> float:

@@ -1,12 +1,16 @@
 """One training loop for every image model of the workflow: teachers and KD students.
 
 It checkpoints after every epoch (``last.pt``) and, when rerun after a kill, resumes from there;
-every random choice is seeded by (seed, epoch), so a resumed run ends with the same weights as
-an uninterrupted one. Per-epoch metrics go to ``metrics.csv``; the run's summary to ``final.json``.
+on SIGTERM (a SLURM preemption or requeue) it also saves the epoch in progress and exits with
+code 143. Every random choice is seeded by (seed, epoch) and saved with a mid-epoch checkpoint, so
+a resumed run ends with the same weights as an uninterrupted one. Per-epoch metrics go to
+``metrics.csv``; the run's summary to ``final.json``. Training runs on the GPU when there is one
+(channels-last memory layout there), else on the CPU.
 """
 
 import contextlib
 import json
+import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,19 +79,48 @@ class Distillation:
     cached_logits: torch.Tensor | None = None
 
     def __post_init__(self):
-        self.teacher.eval()
+        to_device(self.teacher).eval()
         for p in self.teacher.parameters():
             p.requires_grad_(False)
 
     def teacher_logits(self, x, idx, bf16: bool) -> torch.Tensor:
         if self.cached_logits is not None:
-            return self.cached_logits[idx]
+            return self.cached_logits[idx].to(DEVICE)
         with torch.no_grad(), autocast(bf16):
             return self.teacher(x).float()
 
 
+DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+PREEMPTED_EXIT_CODE = 143  # 128 + SIGTERM, what a job killed by the signal would report
+
+
 def autocast(bf16: bool):
-    return torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+    if not bf16:
+        return contextlib.nullcontext()
+    return torch.autocast(DEVICE.type, dtype=torch.bfloat16)
+
+
+def to_device(model: torch.nn.Module) -> torch.nn.Module:
+    layout = torch.channels_last if DEVICE.type == "cuda" else torch.preserve_format
+    return model.to(DEVICE, memory_format=layout)
+
+
+class Preemption:
+    """Records a SIGTERM instead of dying at once, so the loop can checkpoint first."""
+
+    def __init__(self):
+        self.requested = False
+
+    def __enter__(self):
+        self._previous = signal.signal(signal.SIGTERM, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        print("SIGTERM: saving the epoch in progress", flush=True)
+        self.requested = True
+
+    def __exit__(self, *exc):
+        signal.signal(signal.SIGTERM, self._previous)
 
 
 def schedule(opt, recipe: Recipe):
@@ -108,11 +141,11 @@ def schedule(opt, recipe: Recipe):
 @torch.no_grad()
 def predict(model, images, labels, info, bf16: bool, batch_size: int = 500) -> torch.Tensor:
     """Logits of ``model`` (in eval mode) on unaugmented images, in order."""
-    model.eval()
+    to_device(model).eval()
     parts = []
     for x, _ in eval_batches(images, labels, batch_size, info):
         with autocast(bf16):
-            parts.append(model(x).float())
+            parts.append(model(x.to(DEVICE)).float().cpu())
     return torch.cat(parts)
 
 
@@ -153,84 +186,113 @@ def train(
     model = build_model(arch, k, in_channels=info["channels"], stem=stem)
     if init_from is not None:  # ReActNet's step 2, or fine-tuning from an ImageNet model (CUB)
         load_pretrained(model, init_from)
+    to_device(model)
     opt = optimizer(model, recipe)
     sched = schedule(opt, recipe)
     val_teacher = None
     if distill is not None:  # the frozen teacher's validation logits, computed once
         val_teacher = predict(distill.teacher, val_x, val_y, info, bf16)
     history: list[dict] = []
+    partial = None  # the epoch a SIGTERM interrupted
     last = out_dir / "last.pt"
     if last.exists():
         state = checkpoint.load(last)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
-        history = state["history"]
-        print(f"resuming {out_dir} after epoch {len(history)}", flush=True)
+        history, partial = state["history"], state.get("partial")
+        where = f"batch {partial['batch']} of " if partial else "after "
+        print(
+            f"resuming {out_dir} at {where}epoch {len(history) + (1 if partial else 0)}", flush=True
+        )
 
-    for epoch in range(len(history), recipe.epochs):
-        started = time.time()
-        gen = epoch_generator(seed, epoch)
-        torch.manual_seed(seed * 100_003 + epoch)  # dropout, so that resuming is exact
-        model.train()
-        total, seen = 0.0, 0
-        lr = opt.param_groups[0]["lr"]
-        aug = distill is None or distill.cached_logits is None
-        batches = train_batches(train_x, train_y, recipe.batch_size, gen, info, aug=aug)
-        steps = -(-len(train_y) // recipe.batch_size)
-        for x, y, idx in tqdm(
-            batches,
-            total=steps,
-            desc=f"epoch {epoch + 1}/{recipe.epochs}",
-            mininterval=10,
-            leave=False,
-        ):
-            if distill is None:
-                targets = smoothed_targets(y, k, alpha)
-                if (
-                    recipe.cutmix_prob > 0
-                    and float(torch.rand(1, generator=gen)) < recipe.cutmix_prob
-                ):
-                    x, targets = cutmix(x, targets, gen)
-            with autocast(bf16):
-                logits = model(x)
-            if distill is None:
-                loss = soft_cross_entropy(logits, targets)
-            else:  # the teacher sees the student's (augmented) batch
-                teacher_logits = distill.teacher_logits(x, idx, bf16)
-                loss = mixed_kd_loss(logits, teacher_logits, y, distill.lam, distill.temperature)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(y)
-            seen += len(y)
-        sched.step()
-        val = validation_row(model, val_x, val_y, info, bf16, distill, val_teacher)
-        row = {
-            "epoch": epoch + 1,
-            "train_loss": total / seen,
-            "val_top1": val.pop("val_top1"),
-            "val_top5": val.pop("val_top5"),
-            "lr": lr,
-            "seconds": time.time() - started,
-            **val,  # val_top3 (long-tailed tables), val_kd_loss for students
-        }
-        history.append(row)
+    def save(extra=None):
         checkpoint.save(
             {
                 "model": model.state_dict(),
                 "optimizer": opt.state_dict(),
                 "scheduler": sched.state_dict(),
                 "history": history,
+                **(extra or {}),
             },
             last,
         )
-        pd.DataFrame(history).to_csv(out_dir / "metrics.csv", index=False)
-        print(
-            f"epoch {epoch + 1}: loss {row['train_loss']:.4f} val top-1 {row['val_top1']:.2f} "
-            f"top-5 {row['val_top5']:.2f} ({row['seconds']:.1f}s)",
-            flush=True,
-        )
+
+    aug = distill is None or distill.cached_logits is None
+    steps = -(-len(train_y) // recipe.batch_size)
+    with Preemption() as preemption:
+        for epoch in range(len(history), recipe.epochs):
+            gen = epoch_generator(seed, epoch)
+            torch.manual_seed(seed * 100_003 + epoch)  # dropout, so that resuming is exact
+            order = torch.randperm(len(train_y), generator=gen)
+            first, total, seen, elapsed = 0, 0.0, 0, 0.0
+            if partial is not None:  # continue the interrupted epoch where it stopped
+                order, first = partial["order"], partial["batch"]
+                total, seen, elapsed = partial["total"], partial["seen"], partial["seconds"]
+                gen.set_state(partial["generator"])
+                torch.set_rng_state(partial["torch_rng"])
+                partial = None
+            started = time.time() - elapsed
+            model.train()
+            lr = opt.param_groups[0]["lr"]
+            batches = train_batches(
+                train_x,
+                train_y,
+                recipe.batch_size,
+                gen,
+                info,
+                aug=aug,
+                order=order,
+                first_batch=first,
+            )
+            progress = tqdm(
+                batches,
+                total=steps,
+                initial=first,
+                mininterval=10,
+                leave=False,
+                desc=f"epoch {epoch + 1}/{recipe.epochs}",
+            )
+            for batch, (x, y, idx) in enumerate(progress, start=first):
+                loss = _step(model, opt, x, y, idx, k, alpha, recipe, gen, bf16, distill)
+                total += loss * len(y)
+                seen += len(y)
+                if preemption.requested:
+                    save(
+                        {
+                            "partial": {
+                                "epoch": epoch,
+                                "batch": batch + 1,
+                                "order": order,
+                                "generator": gen.get_state(),
+                                "torch_rng": torch.get_rng_state(),
+                                "total": total,
+                                "seen": seen,
+                                "seconds": time.time() - started,
+                            }
+                        }
+                    )
+                    print(f"saved {last} at batch {batch + 1} of epoch {epoch + 1}", flush=True)
+                    raise SystemExit(PREEMPTED_EXIT_CODE)
+            sched.step()
+            val = validation_row(model, val_x, val_y, info, bf16, distill, val_teacher)
+            row = {
+                "epoch": epoch + 1,
+                "train_loss": total / seen,
+                "val_top1": val.pop("val_top1"),
+                "val_top5": val.pop("val_top5"),
+                "lr": lr,
+                "seconds": time.time() - started,
+                **val,  # val_top3 (long-tailed tables), val_kd_loss for students
+            }
+            history.append(row)
+            save()
+            pd.DataFrame(history).to_csv(out_dir / "metrics.csv", index=False)
+            print(
+                f"epoch {epoch + 1}: loss {row['train_loss']:.4f} val top-1 "
+                f"{row['val_top1']:.2f} top-5 {row['val_top5']:.2f} ({row['seconds']:.1f}s)",
+                flush=True,
+            )
 
     final = {
         **(meta or {}),
@@ -247,7 +309,7 @@ def train(
     }
     checkpoint.save(
         {
-            "state_dict": model.state_dict(),
+            "state_dict": {key: v.cpu() for key, v in model.state_dict().items()},
             "arch": arch,
             "num_classes": k,
             "in_channels": info["channels"],
@@ -258,6 +320,26 @@ def train(
     pd.DataFrame(history).to_csv(out_dir / "metrics.csv", index=False)
     (out_dir / "final.json").write_text(json.dumps(final, indent=2) + "\n")
     return final
+
+
+def _step(model, opt, x, y, idx, k, alpha, recipe, gen, bf16, distill) -> float:
+    """One optimisation step on a batch; returns the batch's mean loss."""
+    x, y = x.to(DEVICE, non_blocking=True), y.to(DEVICE, non_blocking=True)
+    if distill is None:
+        targets = smoothed_targets(y, k, alpha)
+        if recipe.cutmix_prob > 0 and float(torch.rand(1, generator=gen)) < recipe.cutmix_prob:
+            x, targets = cutmix(x, targets, gen)
+    with autocast(bf16):
+        logits = model(x)
+    if distill is None:
+        loss = soft_cross_entropy(logits, targets)
+    else:  # the teacher sees the student's (augmented) batch
+        teacher_logits = distill.teacher_logits(x, idx, bf16)
+        loss = mixed_kd_loss(logits, teacher_logits, y, distill.lam, distill.temperature)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return loss.item()
 
 
 def load_pretrained(model: torch.nn.Module, path: str | Path) -> list[str]:

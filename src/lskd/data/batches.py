@@ -50,12 +50,23 @@ def cutmix(images: torch.Tensor, targets: torch.Tensor, gen: torch.Generator):
     return mixed, kept * targets + (1 - kept) * targets[perm]
 
 
-def train_batches(images, labels, batch_size: int, gen: torch.Generator, info: dict, aug=True):
+def train_batches(
+    images,
+    labels,
+    batch_size: int,
+    gen: torch.Generator,
+    info: dict,
+    aug=True,
+    order=None,
+    first_batch: int = 0,
+):
     """Yield (normalized images, labels, sample indices) over one shuffled epoch, augmented
     unless ``aug`` is False (last batch dropped only if it has a single sample, which BatchNorm
-    cannot train on)."""
-    order = torch.randperm(len(labels), generator=gen)
-    for start in range(0, len(order), batch_size):
+    cannot train on). A run resumed inside an epoch passes that epoch's ``order`` and the batch
+    to start from, with ``gen`` in the state it had there."""
+    if order is None:
+        order = torch.randperm(len(labels), generator=gen)
+    for start in range(first_batch * batch_size, len(order), batch_size):
         idx = order[start : start + batch_size]
         if len(idx) < 2:
             break
