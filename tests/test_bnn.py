@@ -28,10 +28,11 @@ def test_weight_gradient_is_straight_through_clip():
     conv = BinaryConv2d(1, 1)
     with torch.no_grad():
         conv.weight.copy_(
-            torch.tensor([-2.0, -0.5, 0.0, 0.3, 0.9, 1.5, -1.0, 0.2, 3.0]).view(1, 1, 3, 3)
+            torch.tensor([-2.0, -0.5, 0.0, 0.3, 0.9, 1.5, -1.2, 0.2, 3.0]).view(1, 1, 3, 3)
         )
     conv.effective_weight().sum().backward()
-    expected = (conv.weight.detach().abs() < 1).float()  # d clamp(w, -1, 1) / dw
+    # d clamp(w, -1, 1) / dw; no weight sits exactly on +-1, where torch versions differ
+    expected = (conv.weight.detach().abs() < 1).float()
     assert torch.equal(conv.weight.grad, expected)
 
 

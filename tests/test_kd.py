@@ -101,7 +101,7 @@ def test_teacher_frozen_during_distillation(data_and_teacher, tmp_path):
     )
     assert not teacher.training
     for key, value in teacher.state_dict().items():
-        assert torch.equal(value, before[key]), key
+        assert torch.equal(value.cpu(), before[key].cpu()), key
 
 
 def test_cached_and_online_teacher_give_same_loss(data_and_teacher, tmp_path):
@@ -133,3 +133,17 @@ def test_cache_for_another_checkpoint_is_refused(data_and_teacher, tmp_path):
     train(data, other, "resnet18", Recipe(epochs=1, lr=0.01, batch_size=32), seed=1)
     with pytest.raises(DataError, match="another teacher checkpoint"):
         teacher_cache.load(cache, other / "model.pt", 120)
+
+
+def test_vectorised_augmentation_equals_a_per_sample_loop():
+    from lskd.data.batches import augment
+
+    images = torch.randint(0, 256, (9, 2, 5, 6), dtype=torch.uint8)
+    out = augment(images, torch.Generator().manual_seed(7))
+    gen = torch.Generator().manual_seed(7)  # the same draws, one sample at a time
+    dy, dx = torch.randint(0, 5, (9,), generator=gen), torch.randint(0, 5, (9,), generator=gen)
+    flip = torch.rand(9, generator=gen) < 0.5
+    padded = torch.nn.functional.pad(images, (2, 2, 2, 2))
+    for i in range(9):
+        crop = padded[i, :, dy[i] : dy[i] + 5, dx[i] : dx[i] + 6]
+        assert torch.equal(out[i], crop.flip(-1) if flip[i] else crop)

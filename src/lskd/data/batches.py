@@ -20,16 +20,16 @@ def normalize(images: torch.Tensor, info: dict) -> torch.Tensor:
 
 def augment(images: torch.Tensor, gen: torch.Generator, pad: int = 2) -> torch.Tensor:
     """Random crop after zero padding by ``pad`` pixels, and random horizontal flip."""
-    n, _, h, w = images.shape
+    n, c, h, w = images.shape
     padded = F.pad(images, (pad, pad, pad, pad))
     dy = torch.randint(0, 2 * pad + 1, (n,), generator=gen)
     dx = torch.randint(0, 2 * pad + 1, (n,), generator=gen)
     flip = torch.rand(n, generator=gen) < 0.5
-    out = torch.empty_like(images)
-    for i in range(n):
-        crop = padded[i, :, dy[i] : dy[i] + h, dx[i] : dx[i] + w]
-        out[i] = crop.flip(-1) if flip[i] else crop
-    return out
+    rows = dy[:, None] + torch.arange(h)  # n x h: each sample's crop rows
+    cols = dx[:, None] + torch.arange(w)
+    cols = torch.where(flip[:, None], cols.flip(1), cols)  # a flip reverses the crop's columns
+    index = torch.arange(n)[:, None, None, None], torch.arange(c)[None, :, None, None]
+    return padded[index[0], index[1], rows[:, None, :, None], cols[:, None, None, :]]
 
 
 def cutmix(images: torch.Tensor, targets: torch.Tensor, gen: torch.Generator):
