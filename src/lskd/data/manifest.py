@@ -87,14 +87,21 @@ def curate(spec: dict, out_dir: str | Path) -> None:
         "long_tail_alpha": tail.get("alpha", 6.0) if tail else None,
         "property": spec.get("property", "Long-tailed" if tail else "Standard"),
     }
-    images, _ = _load_rows(info, manifest[manifest.split == "train"])
-    pixels = images.float() / 255.0
+    train = manifest[manifest.split == "train"]
+    in_memory = spec["kind"] == "fashion_mnist"  # small: keep its decoded pixels for every job
+    if not in_memory and len(train) > 1000:  # image files: pixel statistics from a sample
+        train = train.sample(1000, random_state=spec.get("seed", 0))
+    pixels = _load_rows(info, train)[0].float() / 255.0
     info["mean"] = pixels.mean(dim=(0, 2, 3)).tolist()
     info["std"] = pixels.std(dim=(0, 2, 3)).tolist()
     info["counts"] = manifest.groupby("split").size().to_dict()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest.to_csv(out_dir / "manifest.csv", index=False)
+    if in_memory:
+        for split in ("train", "val"):
+            x, y = _load_rows(info, manifest[manifest.split == split])
+            np.savez(out_dir / f"{split}_pixels.npz", images=x.numpy(), labels=y.numpy())
     (out_dir / "dataset.json").write_text(json.dumps(info, indent=2) + "\n")
 
 
@@ -134,8 +141,13 @@ def _load_rows(info: dict, rows: pd.DataFrame) -> tuple[torch.Tensor, torch.Tens
 
 
 def load_split(data_dir: str | Path, split: str) -> tuple[torch.Tensor, torch.Tensor, dict]:
-    """uint8 images (N x C x H x W), labels (N,) and the dataset description of one split."""
+    """uint8 images (N x C x H x W), labels (N,) and the dataset description of one split
+    (from the decoded pixels that curation kept, when it kept them)."""
     info = read_info(data_dir)
+    cached = Path(data_dir) / f"{split}_pixels.npz"
+    if cached.exists():
+        with np.load(cached) as arrays:
+            return torch.from_numpy(arrays["images"]), torch.from_numpy(arrays["labels"]), info
     path = Path(data_dir) / "manifest.csv"
     try:
         manifest = pd.read_csv(path)
