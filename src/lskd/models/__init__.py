@@ -68,8 +68,4 @@ def classifier(model: nn.Module) -> nn.Linear:
     return [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
 
 
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
-__all__ = ["ARCHS", "BNN_ARCHS", "STEMS", "build_model", "classifier", "count_parameters"]
+__all__ = ["ARCHS", "BNN_ARCHS", "STEMS", "build_model", "classifier"]
