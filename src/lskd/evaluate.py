@@ -6,11 +6,10 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from lskd.data.batches import eval_batches
 from lskd.data.manifest import load_split
 from lskd.metrics.accuracy import topk_correct
 from lskd.metrics.stability import StabilityAccumulator
-from lskd.train import DEVICE, autocast, load_model, to_device
+from lskd.train import load_model, predict
 
 
 @torch.no_grad()
@@ -24,17 +23,11 @@ def evaluate(
     batch_size: int = 500,
 ) -> dict:
     """Write ``eval.json`` and ``class_mean_probs.csv`` (row c: mean softmax over class c)."""
-    model = to_device(load_model(model_path))
     images, labels, info = load_split(data_dir, split)
-    k = info["num_classes"]
-    stability = StabilityAccumulator(k)
-    hits = {1: 0, 3: 0, 5: 0}  # top-3: the paper's long-tailed tables
-    for x, y in eval_batches(images, labels, batch_size, info):
-        with autocast(bf16):
-            logits = model(x.to(DEVICE)).float().cpu()
-        stability.update(torch.softmax(logits, dim=1), y)
-        for kk, v in topk_correct(logits, y, ks=(1, 3, 5)).items():
-            hits[kk] += v
+    logits = predict(load_model(model_path), images, labels, info, bf16, batch_size)
+    stability = StabilityAccumulator(info["num_classes"])
+    stability.update(torch.softmax(logits, dim=1), labels)
+    hits = topk_correct(logits, labels, ks=(1, 3, 5))  # top-3: the long-tailed tables
     result = {
         **(meta or {}),
         "split": split,

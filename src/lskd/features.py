@@ -5,11 +5,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lskd.data.batches import eval_batches
 from lskd.data.errors import DataError
 from lskd.data.manifest import load_split
 from lskd.models import classifier
-from lskd.train import DEVICE, autocast, load_model, to_device
+from lskd.train import load_model, predict
 
 
 @torch.no_grad()
@@ -19,9 +18,7 @@ def penultimate(model, images, labels, info, bf16=False, batch_size=500) -> np.n
         lambda _m, inputs: captured.append(inputs[0].float().cpu())
     )
     try:
-        for x, _ in eval_batches(images, labels, batch_size, info):
-            with autocast(bf16):
-                model(x.to(DEVICE))
+        predict(model, images, labels, info, bf16, batch_size)
     finally:
         hook.remove()
     return torch.cat(captured).numpy()
@@ -30,7 +27,7 @@ def penultimate(model, images, labels, info, bf16=False, batch_size=500) -> np.n
 def export(model_path, data_dir, out_path, class_names, per_class: int, bf16=False) -> None:
     """Save, for train and val, up to ``per_class`` samples of each named class (first in
     manifest order), with the classifier's weights (the templates) and the class indices."""
-    model = to_device(load_model(model_path))
+    model = load_model(model_path)
     arrays = {}
     for split in ("train", "val"):
         images, labels, info = load_split(data_dir, split)
