@@ -21,10 +21,15 @@ lw.validate_schema(
 lw.check(config)
 
 
+wildcard_constraints:
+    dataset=lw.dataset_pattern(config),
+
+
 include: "workflow/rules/data.smk"
 include: "workflow/rules/teachers.smk"
 include: "workflow/rules/students.smk"
 include: "workflow/rules/bnn.smk"
+include: "workflow/rules/nmt.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/paper.smk"
 

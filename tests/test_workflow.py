@@ -212,6 +212,13 @@ def set_key(config: dict, path: str, value):
         ),
         ("students.r18_from_r18.lam", 1.5, r"config key students\.r18_from_r18\.lam: 1\.5 is"),
         (
+            "nmt.corpus.path",
+            "/nonexistent/de-en.tgz",
+            r"nmt\.corpus\.path: /nonexistent/de-en\.tgz does not exist \(apt-get install",
+        ),
+        ("nmt.corpus.kind", "wmt", r"config key nmt\.corpus\.kind: 'wmt' is not one of"),
+        ("nmt.kd.topk", 0, r"config key nmt\.kd\.topk: 0 is less than the minimum"),
+        (
             "students.r18_from_r18.temperature",
             0,
             r"config key students\.r18_from_r18\.temperature: 0 is less than or equal",

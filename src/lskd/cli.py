@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from lskd.data.errors import DataError
+from lskd.data.errors import CommandFailed, DataError
 
 
 def _json(text: str):
@@ -175,6 +175,56 @@ def fig4(args):
     fig4.plot(args.without_ls, args.with_ls, args.out, title=args.title)
 
 
+def nmt_prepare(args):
+    from lskd.nmt.prepare import prepare
+
+    print(json.dumps(prepare(args.spec, args.merges, args.out)))
+
+
+def nmt_binarize(args):
+    from lskd.nmt.runs import binarize
+
+    binarize(args.codes, args.tok, args.out, args.threads)
+
+
+def nmt_train(args):
+    """One fairseq-train run: a teacher (label smoothing alpha) or a word-KD student."""
+    from lskd.nmt import runs
+
+    cmd = runs.train_command(
+        args.data_bin, f"{args.out}/fairseq", args.model, args.train, args.seed
+    )
+    kd = args.kd if (args.teacher or args.topk_file) else None
+    cmd += runs.criterion_args(args.alpha, kd, args.teacher, args.topk_file)
+    if args.teacher:
+        from lskd.nmt.teacher import check_fairseq_checkpoint
+
+        check_fairseq_checkpoint(args.teacher)
+    runs.train(args.out, cmd, args.meta, args.threads)
+
+
+def nmt_export_topk(args):
+    import torch
+
+    from lskd.nmt.teacher import export
+
+    torch.set_num_threads(args.threads)
+    export(args.teacher, args.data_bin, args.out, args.k, args.temperature)
+
+
+def nmt_test(args):
+    from lskd.nmt.runs import test_bleu
+
+    print(json.dumps(test_bleu(args.data_bin, args.model, args.out, args.beam, args.threads)))
+
+
+def nmt_paper(args):
+    from lskd.paper import nmt
+
+    nmt.fig7(args.finals, args.figure)
+    nmt.table(args.finals, args.table)
+
+
 def _training_arguments(p: argparse.ArgumentParser) -> None:
     """The arguments every training command takes."""
     p.add_argument("--data", required=True, help="curated dataset folder")
@@ -299,6 +349,55 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("--title", default="")
     f.add_argument("--out", required=True, help="output stem (writes .png, .pdf)")
     f.set_defaults(func=fig4)
+    n = sub.add_parser("nmt-prepare", help="tokenise, clean, split and learn BPE (NMT)")
+    n.add_argument("--spec", type=_json, required=True, help="the nmt.corpus entry (JSON)")
+    n.add_argument("--merges", type=int, required=True, help="BPE merge operations")
+    n.add_argument("--out", required=True)
+    n.set_defaults(func=nmt_prepare)
+
+    nb = sub.add_parser("nmt-binarize", help="apply BPE, then fairseq-preprocess")
+    nb.add_argument("--codes", required=True)
+    nb.add_argument("--tok", required=True, help="folder of tokenised {train,valid,test}.{de,en}")
+    nb.add_argument("--out", required=True)
+    nb.add_argument("--threads", type=int, default=1)
+    nb.set_defaults(func=nmt_binarize)
+
+    nt = sub.add_parser("nmt-train", help="fairseq-train a teacher, or a student with word_kd")
+    nt.add_argument("--data-bin", required=True)
+    nt.add_argument("--out", required=True)
+    nt.add_argument("--model", type=_json, required=True, help="nmt.model (JSON)")
+    nt.add_argument("--train", type=_json, required=True, help="nmt.train (JSON)")
+    nt.add_argument("--alpha", type=float, required=True, help="label smoothing on the reference")
+    nt.add_argument("--kd", type=_json, help="nmt.kd (JSON), for a student")
+    nt.add_argument("--teacher", help="student: the teacher's model.pt, run online")
+    nt.add_argument("--topk-file", help="student: the teacher's exported top-k")
+    nt.add_argument("--seed", type=int, default=0)
+    nt.add_argument("--meta", type=_json, default={}, help="fields copied into final.json")
+    nt.add_argument("--threads", type=int, default=os.cpu_count())
+    nt.set_defaults(func=nmt_train)
+
+    ne = sub.add_parser("nmt-export-topk", help="the teacher's top-k on the training set")
+    ne.add_argument("--teacher", required=True)
+    ne.add_argument("--data-bin", required=True)
+    ne.add_argument("--k", type=int, required=True)
+    ne.add_argument("--temperature", type=float, default=1.0)
+    ne.add_argument("--out", required=True)
+    ne.add_argument("--threads", type=int, default=os.cpu_count())
+    ne.set_defaults(func=nmt_export_topk)
+
+    ng = sub.add_parser("nmt-test", help="fairseq-generate on the test split: BLEU")
+    ng.add_argument("--data-bin", required=True)
+    ng.add_argument("--model", required=True)
+    ng.add_argument("--beam", type=int, default=5)
+    ng.add_argument("--out", required=True, help="test.json")
+    ng.add_argument("--threads", type=int, default=os.cpu_count())
+    ng.set_defaults(func=nmt_test)
+
+    npp = sub.add_parser("nmt-paper", help="Figure 7 and the NMT table")
+    npp.add_argument("--finals", nargs="+", required=True, help="NMT runs' final.json files")
+    npp.add_argument("--figure", required=True, help="figure stem (writes .png, .pdf)")
+    npp.add_argument("--table", required=True, help="table stem (writes .csv, .md, .tex)")
+    npp.set_defaults(func=nmt_paper)
     return p
 
 
@@ -306,7 +405,7 @@ def main(argv=None) -> int:
     args = parser().parse_args(argv)
     try:
         args.func(args)
-    except (DataError, ValueError) as err:
+    except (DataError, CommandFailed, ValueError) as err:
         print(f"lskd {args.command}: error: {err}", file=sys.stderr)
         return 2
     return 0

@@ -6,6 +6,7 @@ when the workflow is parsed, before any job starts, and stop with one line namin
 """
 
 import json
+import re
 
 from jsonschema import ValidationError
 from snakemake.exceptions import WorkflowError
@@ -27,8 +28,9 @@ TABLES = [
     "table4",
     "table5",
     "table6",
+    "nmt",
 ]
-FIGURES = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig8", "fig9"]
+FIGURES = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "fig8", "fig9"]
 
 
 def final_targets() -> list[str]:
@@ -42,6 +44,7 @@ def final_targets() -> list[str]:
 RESOURCE_DEFAULTS = {
     "train": {"gpu": 0, "mem_mb": 8000, "runtime": 240},
     "evaluate": {"gpu": 0, "mem_mb": 4000, "runtime": 30},
+    "nmt": {"gpu": 0, "mem_mb": 8000, "runtime": 600},
 }
 
 
@@ -51,6 +54,18 @@ def resources(config: dict, group: str) -> dict:
 
 class ConfigError(Exception):
     """A config value is wrong; the message names the key and the fix."""
+
+
+def _check_nmt_corpus(spec: dict) -> None:
+    from pathlib import Path
+
+    if not Path(spec["path"]).exists():
+        how = (
+            "apt-get install trans-de-en"
+            if spec["kind"] == "ding"
+            else "the IWSLT14 de-en.tgz (WIT3 2014-01) or its folder"
+        )
+        raise ConfigError(f"nmt.corpus.path: {spec['path']} does not exist ({how})")
 
 
 def _check_data_root(spec: dict) -> None:
@@ -81,8 +96,18 @@ def _must_name(config: dict, where: str, value: str, section: str) -> None:
         )
 
 
+RESERVED = {"data", "logs", "tables", "figures", "nmt"}  # other folders of results/
+
+
+def dataset_pattern(config: dict) -> str:
+    """The {dataset} wildcard matches configured datasets only (not results/nmt/...)."""
+    return "|".join(re.escape(name) for name in config["datasets"])
+
+
 def check(config: dict) -> None:
     for name, spec in config["datasets"].items():
+        if name in RESERVED:
+            raise ConfigError(f"datasets.{name}: the name is taken by results/{name}/; rename it")
         try:
             _check_data_root(spec)
         except DataError as err:
@@ -101,6 +126,7 @@ def check(config: dict) -> None:
         _must_name(config, f"bnn.teachers[{i}]", name, "teachers")
     for step in ("step1", "step2"):
         _must_name(config, f"bnn.{step}", config["bnn"][step], "recipes")
+    _check_nmt_corpus(config["nmt"]["corpus"])
     for fig in ("fig1", "fig4"):
         for key in ("without_ls", "with_ls"):
             _must_name(config, f"figures.{fig}.{key}", config["figures"][fig][key], "teachers")
@@ -183,4 +209,40 @@ def run_meta(config: dict, name: str, seed: int, kind: str = "teachers") -> str:
     }
     if kind == "students":
         meta["teacher"] = entry["teacher"]
+    return json.dumps(meta, sort_keys=True)
+
+
+NMT_DIR = "results/nmt"
+
+
+def nmt_finals(config: dict) -> list[str]:
+    """final.json of every NMT teacher and its student, for every seed."""
+    return [
+        f"{NMT_DIR}/{role}/{name}/seed{seed}/final.json"
+        for role in ("teachers", "students")
+        for name in config["nmt"]["teachers"]
+        for seed in config["seeds"]
+    ]
+
+
+def nmt_student_inputs(config: dict, teacher: str, seed: int) -> dict:
+    """The teacher's model.pt, and its exported top-k when the student uses the cache."""
+    run = f"{NMT_DIR}/teachers/{teacher}/seed{seed}"
+    inputs = {"teacher": f"{run}/model.pt", "data_bin": f"{NMT_DIR}/data-bin"}
+    if config["nmt"]["kd"]["cache_teacher"]:
+        inputs["topk"] = f"{run}/topk.pt"
+    return inputs
+
+
+def nmt_meta(config: dict, role: str, teacher: str, seed: int) -> str:
+    kd = config["nmt"]["kd"]
+    meta = {
+        "role": role,
+        "name": teacher,
+        "teacher_alpha": config["nmt"]["teachers"][teacher],
+        "seed": seed,
+        "model": config["nmt"]["model"],
+    }
+    if role == "student":
+        meta |= {"kd": kd}
     return json.dumps(meta, sort_keys=True)

@@ -3,3 +3,7 @@
 
 class DataError(Exception):
     """A dataset is missing, corrupt or inconsistent; the message names the file and the fix."""
+
+
+class CommandFailed(Exception):
+    """An external tool (fairseq) exited with an error; its output is in the named log."""

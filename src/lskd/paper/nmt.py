@@ -1,0 +1,76 @@
+"""Figure 7 (validation BLEU per epoch: teachers left, their students right) and the NMT table
+(best validation BLEU, perplexity, test BLEU), from the NMT runs' final.json, curve.csv and
+test.json. The paper gives Figure 7 as curves only, so there are no reference numbers."""
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from lskd.paper.output import save_figure, write_table
+from lskd.paper.results import fmt, read_jsons, seed_stats
+
+LABELS = {False: "teacher w/o LS", True: "teacher w/ LS (α=0.1)"}
+COLORS = {False: "tab:blue", True: "tab:red"}
+
+
+def _runs(final_paths) -> pd.DataFrame:
+    runs = read_jsons(final_paths)
+    runs["test_bleu"] = [
+        read_jsons([Path(p).parent / "test.json"]).test_bleu[0] for p in final_paths
+    ]
+    runs["ls"] = runs.teacher_alpha > 0
+    return runs
+
+
+def fig7(final_paths, stem) -> None:
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
+    for ax, role in zip(axes, ("teacher", "student"), strict=True):
+        for path in final_paths:
+            final = read_jsons([path]).iloc[0]
+            if final.role != role:
+                continue
+            curve = pd.read_csv(Path(path).parent / "curve.csv")
+            ls = final.teacher_alpha > 0
+            label = LABELS[ls] if role == "teacher" else f"student of {LABELS[ls]}"
+            ax.plot(curve.epoch, curve.valid_bleu, color=COLORS[ls], marker="o", ms=3,
+                    label=f"{label}, seed {final.seed}")  # fmt: skip
+        ax.set_title(f"{role.capitalize()}s: validation BLEU per epoch")
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    axes[0].set_ylabel("BLEU (beam 5)")
+    fig.suptitle("Figure 7: German→English transformer, teachers with/without label smoothing")
+    save_figure(fig, stem)
+
+
+def table(final_paths, stem) -> None:
+    runs = _runs(final_paths)
+    values = ["best_valid_bleu", "valid_ppl_at_best", "last_valid_ppl", "test_bleu"]
+    rows = seed_stats(runs, ["role", "ls", "teacher_alpha", "name"], values)
+    rows = rows.sort_values(["role", "ls"], ascending=[False, True])
+    shown = pd.DataFrame(
+        {
+            "Model": [
+                f"{r.role} ({'w/' if r.ls else 'w/o'} LS teacher)" for r in rows.itertuples()
+            ],
+            "Teacher α": rows.teacher_alpha.map("{:g}".format),
+            **{
+                title: [
+                    fmt(m, s, n)
+                    for m, s, n in zip(rows[col], rows[f"{col}_std"], rows.n, strict=True)
+                ]
+                for col, title in [
+                    ("best_valid_bleu", "Best valid BLEU"),
+                    ("valid_ppl_at_best", "Valid ppl (best epoch)"),
+                    ("last_valid_ppl", "Valid ppl (last epoch)"),
+                    ("test_bleu", "Test BLEU"),
+                ]
+            },
+        }
+    )
+    write_table(
+        rows, shown, stem,
+        "NMT (Figure 7's runs): transformer teachers trained without/with label smoothing and"
+        " their word-level KD students",
+    )  # fmt: skip

@@ -1,0 +1,235 @@
+"""NMT (issue 6): corpus preparation, the word_kd criterion against a hand computation, cached
+vs online teacher top-k, the smoke run's fairseq outputs, and bad input."""
+
+import json
+import math
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+import torch
+from fairseq.data import Dictionary
+
+from lskd.data.errors import DataError
+from lskd.nmt import corpus, prepare
+from lskd.nmt.teacher import TopkCache, load_teacher
+from lskd.nmt.word_kd import WordKDCriterion
+
+DING = "/usr/share/trans/de-en"
+
+
+@pytest.fixture(scope="module")
+def ding_pairs():
+    return corpus.read_ding(DING)
+
+
+def test_ding_gives_about_twenty_thousand_clean_sentence_pairs(ding_pairs):
+    assert 19_000 < len(ding_pairs) < 21_000
+    assert len(set(ding_pairs)) == len(ding_pairs)
+    for de, en in ding_pairs:
+        assert de[-1] in ".!?" and en[-1] in ".!?"
+        assert len(de.split()) >= 3 and len(en.split()) >= 3
+        assert not any(mark in de + en for mark in "{}[]<>;")
+        assert " :: " not in de + en and " | " not in de + en
+
+
+def test_ding_annotations_removed():
+    line = "Er ist krank. {m} [med.] | Sie kommt. :: He is ill. [Br.]; He is sick. | She comes."
+    assert corpus._clean_ding(line.split(" :: ")[0].split(" | ")[0]) == "Er ist krank."
+    assert corpus._clean_ding("He is ill. [Br.]; He is sick.") == "He is ill."
+    assert corpus._clean_ding("Das ist /ZNS/ gut.") == "Das ist gut."
+
+
+def test_ding_split_is_deterministic_and_disjoint():
+    a = corpus.split_ding(DING, valid=50, test=70, seed=3, max_train=400)
+    b = corpus.split_ding(DING, valid=50, test=70, seed=3, max_train=400)
+    assert a == b
+    assert [len(a[s]) for s in ("train", "valid", "test")] == [400, 50, 70]
+    assert not set(a["test"]) & set(a["valid"]) and not set(a["test"]) & set(a["train"])
+    assert corpus.split_ding(DING, valid=50, test=70, seed=4)["test"] != a["test"]
+
+
+def test_cleaning_follows_clean_corpus_n():
+    assert prepare.keep_pair("a b c", "x y")  # ratio 1.5
+    assert not prepare.keep_pair("a b c d", "x y")  # ratio 2
+    assert not prepare.keep_pair("", "x")
+    assert not prepare.keep_pair(" ".join(["w"] * 176), " ".join(["w"] * 176))
+
+
+def test_iwslt14_valid_is_every_23rd_cleaned_training_pair():
+    train = [(f"ein satz {i} .", f"a sentence {i} .") for i in range(1, 70)]
+    splits = prepare.tokenized_splits({"train": train, "test": train[:2]})
+    assert [p[1] for p in splits["valid"]] == [f"a sentence {i} ." for i in (23, 46, 69)]
+    assert len(splits["train"]) == 66
+
+
+def test_iwslt14_missing_archive_is_one_clear_line(tmp_path):
+    with pytest.raises(DataError, match=r"de-en\.tgz: IWSLT14 de-en release missing"):
+        corpus.split_iwslt14(str(tmp_path / "de-en.tgz"))
+    (tmp_path / "bad.tgz").write_bytes(b"not a tar file")
+    with pytest.raises(DataError, match="not a readable IWSLT14 archive"):
+        corpus.split_iwslt14(str(tmp_path / "bad.tgz"))
+
+
+def test_corrupt_bpe_codes_is_one_clear_line(tmp_path):
+    codes = tmp_path / "codes.txt"
+    codes.write_text("#version: 0.2\nt h\nth e</w>\ngarbage line here\n")
+    with pytest.raises(DataError, match=r"codes\.txt line 4: 'garbage line here' is not a BPE"):
+        prepare.load_codes(str(codes))
+    codes.write_text("\x00\x01binary")
+    with pytest.raises(DataError, match="not a subword-nmt BPE codes file"):
+        prepare.load_codes(str(codes))
+
+
+# --- the criterion, against a computation by hand ----------------------------------------------
+
+
+class LogitsModel(torch.nn.Module):
+    """Stands in for a fairseq model: its output is a learnable logits tensor."""
+
+    def __init__(self, logits):
+        super().__init__()
+        self.logits = torch.nn.Parameter(logits)
+
+    def forward(self, **net_input):
+        return self.logits, None
+
+    def get_normalized_probs(self, net_output, log_probs):
+        return torch.log_softmax(net_output[0], -1)
+
+    def get_targets(self, sample, net_output):
+        return sample["target"]
+
+
+def _topk_file(path, offsets, index, prob, k, temperature):
+    torch.save(
+        {"offsets": offsets, "index": index, "prob": prob, "k": k, "temperature": temperature},
+        path,
+    )
+
+
+def test_word_kd_loss_and_gradient_match_a_hand_computation(tmp_path):
+    torch.manual_seed(0)
+    vocab = Dictionary()
+    for word in "abcdefgh":
+        vocab.add_symbol(word)
+    V, pad, k, T, a, eps = len(vocab), vocab.pad(), 3, 2.0, 0.7, 0.1
+    # two sentences (ids 1 and 0 of the cache), lengths 4 and 2: the second is padded
+    target = torch.tensor([[5, 6, 7, 2], [8, 2, pad, pad]])
+    lengths = {1: 4, 0: 2}
+    offsets = torch.tensor([0, 2, 6])  # sentence 0: rows 0-1, sentence 1: rows 2-5
+    index = torch.randint(0, V, (6, k), dtype=torch.int32)
+    prob = torch.softmax(torch.randn(6, k), -1)
+    _topk_file(tmp_path / "topk.pt", offsets, index, prob, k, T)
+    task = SimpleNamespace(target_dictionary=vocab)
+    crit = WordKDCriterion(task, False, eps, a, T, k, kd_topk_file=str(tmp_path / "topk.pt"))
+    logits = torch.randn(2, 4, V, dtype=torch.float64)
+    model = LogitsModel(logits.clone().float()).train()
+    sample = {"id": torch.tensor([1, 0]), "target": target, "net_input": {}, "ntokens": 6}
+    loss, sample_size, log = crit(model, sample)
+    loss.backward()
+
+    expected, grad = 0.0, torch.zeros_like(logits)
+    for row, sid in enumerate((1, 0)):
+        for t in range(lengths[sid]):
+            z = logits[row, t].tolist()
+            log_q = [zi - math.log(sum(math.exp(x) for x in z)) for zi in z]
+            log_qt = [zi / T - math.log(sum(math.exp(x / T) for x in z)) for zi in z]
+            p_full = [0.0] * V
+            for j in range(k):
+                p_full[int(index[offsets[sid] + t, j])] += float(prob[offsets[sid] + t, j])
+            # Eq. 1 smoothing as fairseq applies it: 1 - eps on the reference, eps/(V-1) elsewhere
+            y = [eps / (V - 1)] * V
+            y[int(target[row, t])] = 1 - eps
+            ls = -sum(yi * lq for yi, lq in zip(y, log_q, strict=True))
+            kd = -sum(pi * lq for pi, lq in zip(p_full, log_qt, strict=True))
+            expected += (1 - a) * ls + a * T**2 * kd
+            q, q_t = torch.tensor(log_q).exp(), torch.tensor(log_qt).exp()
+            # d/dz: (1 - a) (q - y) + a T^2 (1/T) (q_T - p)
+            grad[row, t] = (1 - a) * (q - torch.tensor(y)) + a * T * (q_t - torch.tensor(p_full))
+    assert sample_size == 6 and log["ntokens"] == 6
+    assert loss.item() == pytest.approx(expected, rel=1e-5)
+    assert torch.allclose(model.logits.grad.double(), grad, atol=1e-6)
+    assert (model.logits.grad[1, 2:] == 0).all()  # padding positions get no gradient
+
+
+def test_cache_from_other_data_or_settings_is_refused(tmp_path):
+    _topk_file(tmp_path / "t.pt", torch.tensor([0, 2]), torch.zeros(2, 3, dtype=torch.int32),
+               torch.full((2, 3), 1 / 3), 3, 1.0)  # fmt: skip
+    with pytest.raises(DataError, match="exported with k=3, T=1.0; the student asks for k=4"):
+        TopkCache(str(tmp_path / "t.pt"), 4, 1.0)
+    cache = TopkCache(str(tmp_path / "t.pt"), 2, 1.0)
+    sample = {"id": torch.tensor([0]), "target": torch.tensor([[4, 5, 2]])}
+    with pytest.raises(DataError, match="sentence 0 has 2 cached tokens, the batch 3"):
+        cache(sample, pad=1)
+    (tmp_path / "junk.pt").write_bytes(b"junk")
+    with pytest.raises(DataError, match="junk.pt: unreadable top-k file"):
+        TopkCache(str(tmp_path / "junk.pt"), 2, 1.0)
+
+
+# --- on the smoke run's real fairseq outputs ---------------------------------------------------
+
+
+def _criterion(task, **source):
+    return WordKDCriterion(task, False, 0.1, 0.5, 1.0, 4, **source)
+
+
+def test_online_and_cached_teacher_give_the_same_loss(smoke_run):
+    nmt = smoke_run / "results/nmt"
+    teacher_pt = nmt / "teachers/transformer_ls/seed0/model.pt"
+    teacher, task = load_teacher(str(teacher_pt), data=str(nmt / "data-bin"))
+    student, _ = load_teacher(str(nmt / "students/transformer_ls/seed0/model.pt"), task=task)
+    task.load_dataset("train")
+    batches = task.get_batch_iterator(task.dataset("train"), max_tokens=600, seed=5)
+    sample = next(iter(batches.next_epoch_itr(shuffle=True)))
+    cached = _criterion(task, kd_topk_file=str(teacher_pt.parent / "topk.pt"))
+    online = _criterion(task, kd_teacher=str(teacher_pt))
+    student.train()
+    torch.manual_seed(0)
+    loss_cached, _, log_cached = cached(student, sample)
+    torch.manual_seed(0)  # the same dropout masks
+    loss_online, _, log_online = online(student, sample)
+    assert log_cached["kd_loss"] > 0
+    assert loss_online.item() == pytest.approx(loss_cached.item(), rel=1e-5)
+    assert log_online["kd_loss"].item() == pytest.approx(log_cached["kd_loss"].item(), rel=1e-5)
+
+
+def test_smoke_run_trains_teachers_and_students_with_fairseq(smoke_run):
+    nmt = smoke_run / "results/nmt"
+    for role in ("teachers", "students"):
+        for name in ("transformer", "transformer_ls"):
+            run = nmt / role / name / "seed0"
+            curve = pd.read_csv(run / "curve.csv")
+            assert curve.epoch.tolist() == [1, 2]
+            assert curve.valid_bleu.between(0, 100).all()
+            assert (curve.train_loss > 0).all()
+            assert ("train_kd_loss" in curve) == (role == "students")
+            final = json.loads((run / "final.json").read_text())
+            assert final["best_valid_bleu"] == curve.valid_bleu.max()
+            assert 0 <= json.loads((run / "test.json").read_text())["test_bleu"] <= 100
+    # the student's log says it ran word_kd from the cached top-k
+    log = (nmt / "students/transformer_ls/seed0/fairseq/train.log").read_text()
+    assert "word_kd" in log and "topk.pt" in log
+    table = pd.read_csv(smoke_run / "results/tables/nmt.csv")
+    assert sorted(zip(table.role, table.teacher_alpha, strict=True)) == [
+        ("student", 0.0), ("student", 0.1), ("teacher", 0.0), ("teacher", 0.1)
+    ]  # fmt: skip
+
+
+def _lskd(*args):
+    return subprocess.run([sys.executable, "-m", "lskd", *args], capture_output=True, text=True)
+
+
+def test_a_checkpoint_that_is_not_fairseq_is_one_clear_line(smoke_run, tmp_path):
+    torch.save({"model": {}}, tmp_path / "ours.pt")  # a zip, but not fairseq's
+    (tmp_path / "text.pt").write_text("hello")
+    data_bin = str(smoke_run / "results/nmt/data-bin")
+    for bad in ("ours.pt", "text.pt"):
+        proc = _lskd("nmt-export-topk", "--teacher", str(tmp_path / bad), "--data-bin", data_bin,
+                     "--k", "2", "--out", str(tmp_path / "topk.pt"))  # fmt: skip
+        assert proc.returncode == 2
+        errors = [line for line in proc.stderr.splitlines() if "error:" in line]
+        assert len(errors) == 1 and f"{bad}: not a fairseq checkpoint" in errors[0], proc.stderr
+    assert not (tmp_path / "topk.pt").exists()

@@ -1,0 +1,172 @@
+# German-English NMT (Section 5, Figure 7): fairseq transformer teachers with and without label
+# smoothing, then a word-level KD student of each (the --user-dir criterion word_kd).
+NMT = lw.NMT_DIR
+SPLITS = ["train", "valid", "test"]
+LANGS = ["de", "en"]
+
+
+rule nmt_prepare:
+    """Moses tokenisation, lowercasing, cleaning, splits and joint BPE codes."""
+    output:
+        tok=expand(f"{NMT}/corpus/{{split}}.{{lang}}", split=SPLITS, lang=LANGS),
+        codes=f"{NMT}/corpus/codes.txt",
+        info=f"{NMT}/corpus/corpus.json",
+    log:
+        "results/logs/nmt/prepare.log",
+    conda:
+        "../../envs/lskd.yaml"
+    params:
+        spec=json.dumps(config["nmt"]["corpus"], sort_keys=True),
+        merges=config["nmt"]["bpe_merges"],
+    shell:
+        "lskd nmt-prepare --spec {params.spec:q} --merges {params.merges}"
+        " --out {NMT}/corpus > {log} 2>&1"
+
+
+rule nmt_binarize:
+    """BPE-encode the splits and build fairseq's binary dataset (fairseq-preprocess)."""
+    input:
+        rules.nmt_prepare.output.tok,
+        codes=rules.nmt_prepare.output.codes,
+    output:
+        directory(f"{NMT}/data-bin"),
+    log:
+        "results/logs/nmt/binarize.log",
+    conda:
+        "../../envs/lskd.yaml"
+    threads: config["threads"]
+    shell:
+        "lskd nmt-binarize --codes {input.codes} --tok {NMT}/corpus --out {output}"
+        " --threads {threads} > {log} 2>&1"
+
+
+rule nmt_teacher:
+    """fairseq-train a teacher with label smoothing alpha; BLEU on valid after each epoch."""
+    input:
+        data_bin=rules.nmt_binarize.output,
+    output:
+        model=f"{NMT}/teachers/{{teacher}}/seed{{seed}}/model.pt",
+        curve=f"{NMT}/teachers/{{teacher}}/seed{{seed}}/curve.csv",
+        final=f"{NMT}/teachers/{{teacher}}/seed{{seed}}/final.json",
+    log:
+        "results/logs/nmt/teachers/{teacher}_seed{seed}.log",
+    conda:
+        "../../envs/lskd.yaml"
+    threads: config["threads"]
+    resources:
+        **lw.resources(config, "nmt"),
+    params:
+        model=json.dumps(config["nmt"]["model"], sort_keys=True),
+        train=json.dumps(config["nmt"]["train"], sort_keys=True),
+        alpha=lambda wc: config["nmt"]["teachers"][wc.teacher],
+        meta=lambda wc: lw.nmt_meta(config, "teacher", wc.teacher, int(wc.seed)),
+        out=lambda wc, output: os.path.dirname(output.model),
+    shell:
+        "lskd nmt-train --data-bin {input.data_bin} --out {params.out}"
+        " --model {params.model:q} --train {params.train:q} --alpha {params.alpha}"
+        " --seed {wildcards.seed} --meta {params.meta:q} --threads {threads} > {log} 2>&1"
+
+
+rule nmt_export_topk:
+    """The teacher's top-k soft labels on every training sentence, computed once."""
+    input:
+        teacher=rules.nmt_teacher.output.model,
+        data_bin=rules.nmt_binarize.output,
+    output:
+        f"{NMT}/teachers/{{teacher}}/seed{{seed}}/topk.pt",
+    log:
+        "results/logs/nmt/teachers/{teacher}_seed{seed}_topk.log",
+    conda:
+        "../../envs/lskd.yaml"
+    threads: config["threads"]
+    resources:
+        **lw.resources(config, "evaluate"),
+    params:
+        k=config["nmt"]["kd"]["topk"],
+        temperature=config["nmt"]["kd"]["temperature"],
+    shell:
+        "lskd nmt-export-topk --teacher {input.teacher} --data-bin {input.data_bin}"
+        " --k {params.k} --temperature {params.temperature} --out {output}"
+        " --threads {threads} > {log} 2>&1"
+
+
+rule nmt_student:
+    """fairseq-train a student of a teacher with the word_kd criterion."""
+    input:
+        unpack(lambda wc: lw.nmt_student_inputs(config, wc.teacher, int(wc.seed))),
+    output:
+        model=f"{NMT}/students/{{teacher}}/seed{{seed}}/model.pt",
+        curve=f"{NMT}/students/{{teacher}}/seed{{seed}}/curve.csv",
+        final=f"{NMT}/students/{{teacher}}/seed{{seed}}/final.json",
+    log:
+        "results/logs/nmt/students/{teacher}_seed{seed}.log",
+    conda:
+        "../../envs/lskd.yaml"
+    threads: config["threads"]
+    resources:
+        **lw.resources(config, "nmt"),
+    params:
+        model=json.dumps(config["nmt"]["model"], sort_keys=True),
+        train=json.dumps(config["nmt"]["train"], sort_keys=True),
+        kd=json.dumps(config["nmt"]["kd"], sort_keys=True),
+        alpha=config["nmt"]["kd"]["label_smoothing"],
+        source=lambda wc, input: (
+            f"--topk-file {input.topk}"
+            if "topk" in input.keys()
+            else f"--teacher {input.teacher}"
+        ),
+        meta=lambda wc: lw.nmt_meta(config, "student", wc.teacher, int(wc.seed)),
+        out=lambda wc, output: os.path.dirname(output.model),
+    shell:
+        "lskd nmt-train --data-bin {input.data_bin} --out {params.out}"
+        " --model {params.model:q} --train {params.train:q} --alpha {params.alpha}"
+        " --kd {params.kd:q} {params.source} --seed {wildcards.seed} --meta {params.meta:q}"
+        " --threads {threads} > {log} 2>&1"
+
+
+rule nmt_test:
+    """BLEU of a teacher or student on the test split (fairseq-generate, beam search)."""
+    input:
+        model=f"{NMT}/{{role}}/{{name}}/seed{{seed}}/model.pt",
+        data_bin=rules.nmt_binarize.output,
+    output:
+        f"{NMT}/{{role}}/{{name}}/seed{{seed}}/test.json",
+    log:
+        "results/logs/nmt/{role}/{name}_seed{seed}_test.log",
+    wildcard_constraints:
+        role="teachers|students",
+    conda:
+        "../../envs/lskd.yaml"
+    threads: config["threads"]
+    resources:
+        **lw.resources(config, "evaluate"),
+    params:
+        beam=config["nmt"]["train"]["beam"],
+    shell:
+        "lskd nmt-test --data-bin {input.data_bin} --model {input.model} --beam {params.beam}"
+        " --out {output} --threads {threads} > {log} 2>&1"
+
+
+rule nmt_paper:
+    """Figure 7 (BLEU curves of teachers and students) and the NMT table."""
+    input:
+        finals=lw.nmt_finals(config),
+        tests=[f.replace("final.json", "test.json") for f in lw.nmt_finals(config)],
+    output:
+        report(
+            multiext("results/figures/fig7", ".png", ".pdf"),
+            caption="../report/fig7.rst",
+            category="Figures",
+        ),
+        report(
+            multiext("results/tables/nmt", ".csv", ".md", ".tex"),
+            caption="../report/nmt_table.rst",
+            category="Tables",
+        ),
+    log:
+        "results/logs/paper/nmt.log",
+    conda:
+        "../../envs/lskd.yaml"
+    shell:
+        "lskd nmt-paper --finals {input.finals} --figure results/figures/fig7"
+        " --table results/tables/nmt > {log} 2>&1"
