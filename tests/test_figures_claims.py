@@ -127,29 +127,52 @@ def gains(lt_gain, gain_by_classes):
     return t3, t4
 
 
-def verdicts(t1, st, t3=None, t4=None):
+def nmt(teacher_bleu, student_bleu):
+    """The NMT table's rows: best valid BLEU without and with LS, for teachers and students."""
+    return pd.DataFrame(
+        [
+            {"role": role, "ls": ls, "best_valid_bleu": bleu[ls], "valid_ppl_at_best": 9.0}
+            for role, bleu in (("teacher", teacher_bleu), ("student", student_bleu))
+            for ls in (False, True)
+        ]
+    )
+
+
+def verdicts(t1, st, t3=None, t4=None, nmt_rows=None):
     if t3 is None:
         t3, t4 = gains(-0.5, {3: 1.0, 10: 0.2})
-    return [c.verdict for c in claims.evaluate(t1, st, t3, t4)]
+    if nmt_rows is None:
+        nmt_rows = nmt({False: 20.0, True: 21.0}, {False: 19.0, True: 19.5})
+    return [c.verdict for c in claims.evaluate(t1, st, t3, t4, nmt_rows)]
 
 
 def test_claims_reproduced_when_results_agree():
     v = verdicts(table1(0.30, 0.29), students(70.0, 70.2, 0.5, 0.9, [(85.0, 72.0)]))
-    assert v == ["reproduced"] * 5
+    assert v == ["reproduced"] * 6
 
 
 def test_claims_flip_when_results_contradict():
     # LS raises variance; LS student 2 points worse with a lower loss; better teachers, worse
     # students; LS helps more on the long tail, and more with more classes
+    # students of the LS teacher, 1 BLEU point worse
     t3, t4 = gains(2.0, {3: 0.1, 10: 0.9})
-    v = verdicts(table1(0.29, 0.30), students(72.0, 70.0, 0.9, 0.5, [(85.0, 60.0)]), t3, t4)
-    assert v == ["not reproduced"] * 5
+    nmt_rows = nmt({False: 20.0, True: 21.0}, {False: 19.0, True: 18.0})
+    v = verdicts(
+        table1(0.29, 0.30), students(72.0, 70.0, 0.9, 0.5, [(85.0, 60.0)]), t3, t4, nmt_rows
+    )
+    assert v == ["not reproduced"] * 6
+    # an LS teacher no better than the plain one is not "LS boosts BLEU"
+    v = verdicts(table1(0.30, 0.29), students(70.0, 70.2, 0.5, 0.9, [(85.0, 72.0)]),
+                 nmt_rows=nmt({False: 20.0, True: 20.0}, {False: 19.0, True: 19.5}))  # fmt: skip
+    assert v[-1] == "not reproduced"
 
 
 def test_claims_not_run_without_experiments():
     empty = students(70, 70, 1, 1).iloc[:0]
     no_rows = pd.DataFrame(columns=["dataset", "arch", "top1_gain", "num_classes"])
-    v = verdicts(table1(np.nan, np.nan), empty, no_rows, no_rows)
-    assert v == ["not run"] * 5
-    rendered = claims.render(claims.evaluate(table1(np.nan, np.nan), empty, no_rows, no_rows))
+    v = verdicts(table1(np.nan, np.nan), empty, no_rows, no_rows, pd.DataFrame())
+    assert v == ["not run"] * 6
+    rendered = claims.render(
+        claims.evaluate(table1(np.nan, np.nan), empty, no_rows, no_rows, pd.DataFrame())
+    )
     assert "**not run**" in rendered

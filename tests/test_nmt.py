@@ -233,3 +233,33 @@ def test_a_checkpoint_that_is_not_fairseq_is_one_clear_line(smoke_run, tmp_path)
         errors = [line for line in proc.stderr.splitlines() if "error:" in line]
         assert len(errors) == 1 and f"{bad}: not a fairseq checkpoint" in errors[0], proc.stderr
     assert not (tmp_path / "topk.pt").exists()
+
+
+def test_iwslt14_archive_is_read_as_prepare_iwslt14_does(tmp_path):
+    import io
+    import tarfile
+
+    files = {
+        "de-en/train.tags.de-en.de": "<url>http://x</url>\n<title>Titel</title>\nHallo Welt .\n",
+        "de-en/train.tags.de-en.en": "<url>http://x</url>\n<title>Title</title>\nHello world .\n",
+    }
+    for name in corpus.IWSLT14_TEST:
+        for lang, text in (("de", "Guten Tag"), ("en", "Good day")):
+            files[f"de-en/{name}.de-en.{lang}.xml"] = f'<doc>\n<seg id="1"> {text} </seg>\n</doc>\n'
+    archive = tmp_path / "de-en.tgz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    splits = corpus.split_iwslt14(str(archive))
+    assert splits["train"] == [("Titel", "Title"), ("Hallo Welt .", "Hello world .")]
+    assert splits["test"] == [("Guten Tag", "Good day")] * 5
+    del files["de-en/IWSLT14.TED.tst2012.de-en.en.xml"]
+    folder = tmp_path / "folder"
+    for name, text in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    with pytest.raises(DataError, match=r"IWSLT14\.TED\.tst2012\.de-en\.en\.xml is missing"):
+        corpus.split_iwslt14(str(folder))

@@ -43,6 +43,14 @@ EXPECTED = {
     "fig9": 1,
     "bnn_paper": 1,  # Figure 6 and the BNN table
     "claims": 1,
+    # Figure 7: IWSLT14 De-En, transformer teachers w/o and w/ LS, a KD student of each
+    "nmt_prepare": 1,
+    "nmt_binarize": 1,
+    "nmt_teacher": 2 * SEEDS,
+    "nmt_export_topk": 2 * SEEDS,
+    "nmt_student": 2 * SEEDS,
+    "nmt_test": 4 * SEEDS,  # test BLEU of every teacher and student
+    "nmt_paper": 1,  # Figure 7 and the NMT table
     "all": 1,
 }
 
@@ -52,6 +60,8 @@ def test_paper_config_schedules_the_paper_matrix(tmp_path):
     for name, spec in config["datasets"].items():
         spec["root"] = str(tmp_path / "data" / name)  # only needs to exist for a dry run
         (tmp_path / "data" / name).mkdir(parents=True, exist_ok=True)
+    config["nmt"]["corpus"]["path"] = str(tmp_path / "data" / "iwslt14")
+    (tmp_path / "data" / "iwslt14").mkdir()
     paper = tmp_path / "paper.yaml"
     paper.write_text(yaml.safe_dump(config))
     proc = run_snakemake(tmp_path, "-n", "--quiet", "rules", configfile=paper)

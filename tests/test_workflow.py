@@ -47,7 +47,7 @@ def test_every_training_job_writes_metrics_and_final(smoke_run):
 
 def test_claims_and_fig1_distances(smoke_run):
     text = (smoke_run / "results/CLAIMS.md").read_text()
-    assert text.count("Verdict: **") == 5
+    assert text.count("Verdict: **") == 6
     distances = pd.read_csv(smoke_run / "results/tables/fig1_distances.csv")
     assert len(distances) == 4 and set(distances.split) == {"train", "val"}
     assert (distances[["D1", "D2", "Dc"]] > 0).all().all()

@@ -141,7 +141,7 @@ def figure(args):
 def claims(args):
     from lskd.paper import claims
 
-    claims.write(args.table1, args.finals, args.table3, args.table4, args.out)
+    claims.write(args.table1, args.finals, args.table3, args.table4, args.nmt, args.out)
 
 
 def bnn_paper(args):
@@ -322,6 +322,7 @@ def parser() -> argparse.ArgumentParser:
     cl.add_argument("--table1", required=True, help="results/tables/table1.csv")
     cl.add_argument("--table3", required=True, help="results/tables/table3.csv")
     cl.add_argument("--table4", required=True, help="results/tables/table4.csv")
+    cl.add_argument("--nmt", required=True, help="results/tables/nmt.csv")
     cl.add_argument("--finals", nargs="+", required=True, help="the students' final.json files")
     cl.add_argument("--out", required=True)
     cl.set_defaults(func=claims)

@@ -134,6 +134,7 @@ rule claims:
         table1="results/tables/table1.csv",
         table3="results/tables/table3.csv",
         table4="results/tables/table4.csv",
+        nmt="results/tables/nmt.csv",
         finals=lw.student_finals(config),
     output:
         report("results/CLAIMS.md", caption="../report/claims.rst", category="Claims"),
@@ -143,7 +144,7 @@ rule claims:
         "../../envs/lskd.yaml"
     shell:
         "lskd claims --table1 {input.table1} --table3 {input.table3} --table4 {input.table4}"
-        " --finals {input.finals} --out {output} > {log} 2>&1"
+        " --nmt {input.nmt} --finals {input.finals} --out {output} > {log} 2>&1"
 
 
 rule dataset_table:

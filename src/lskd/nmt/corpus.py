@@ -128,7 +128,10 @@ def split_iwslt14(root: str) -> dict:
         en = _SEG.findall(_need(files, f"{name}.de-en.en.xml", root))
         if len(de) != len(en):
             raise DataError(f"{root}: {name} has {len(de)} German and {len(en)} English segments")
-        test += [(d.strip().replace("’", "'"), e.strip().replace("’", "'")) for d, e in zip(de, en)]
+        test += [
+            (d.strip().replace("’", "'"), e.strip().replace("’", "'"))
+            for d, e in zip(de, en, strict=True)
+        ]
     return {"train": train_all, "test": test}
 
 

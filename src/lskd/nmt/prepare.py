@@ -20,7 +20,10 @@ VALID_EVERY = 23  # prepare-iwslt14.sh: awk '{if (NR%23 == 0) print $0;}'
 def tokenize(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
     tokenizers = [MosesTokenizer(lang=lang) for lang in LANGS]
     return [
-        tuple(tok.tokenize(text, return_str=True).lower() for tok, text in zip(tokenizers, pair))
+        tuple(
+            tok.tokenize(text, return_str=True).lower()
+            for tok, text in zip(tokenizers, pair, strict=True)
+        )
         for pair in pairs
     ]
 
