@@ -169,8 +169,9 @@ def nmt_ls_helps(nmt: pd.DataFrame) -> Claim:
         ok.append(s.best_valid_bleu > b.best_valid_bleu if role == "teacher" else
                   s.best_valid_bleu >= b.best_valid_bleu - TOLERANCE)  # fmt: skip
         claim.evidence.append(
-            f"{role}: best valid BLEU {b.best_valid_bleu:.2f} (perplexity {b.valid_ppl_at_best:.1f})"
-            f" w/o LS, {s.best_valid_bleu:.2f} (perplexity {s.valid_ppl_at_best:.1f}) w/ LS"
+            f"{role}: best valid BLEU {b.best_valid_bleu:.2f} (perplexity"
+            f" {b.valid_ppl_at_best:.1f}) w/o LS, {s.best_valid_bleu:.2f} (perplexity"
+            f" {s.valid_ppl_at_best:.1f}) w/ LS"
         )
     claim.verdict = _verdict(ok)
     return claim
@@ -203,7 +204,8 @@ def render(claims: list[Claim]) -> str:
         "# Claims of Shen et al. (ICLR 2021), checked against this run",
         "",
         "Computed from the files under results/ by `lskd claims`; never typed by hand. "
-        f"Accuracy tolerance: {TOLERANCE} top-1 points (or twice the seed std; BLEU points for translation).",
+        f"Accuracy tolerance: {TOLERANCE} top-1 points (or twice the seed std); "
+        f"{TOLERANCE} BLEU points for translation.",
         "",
         "| claim | verdict |",
         "| --- | --- |",
