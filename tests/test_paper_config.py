@@ -74,3 +74,12 @@ def test_paper_config_names_a_missing_dataset(tmp_path):
     assert "datasets.imagenet.root: dataset folder /data/imagenet not found; get ImageNet-1K" in (
         proc.stdout + proc.stderr
     )
+
+
+def test_multi_gpu_jobs_start_under_torchrun():
+    from lskd import workflow as lw
+
+    assert lw.launcher({}) == "lskd"
+    assert lw.launcher({"resources": {"train": {"gpu": 1}}}) == "lskd"
+    four = {"resources": {"train": {"gpu": 4}}}
+    assert lw.launcher(four) == "torchrun --standalone --nproc_per_node=4 -m lskd"

@@ -5,7 +5,8 @@ on SIGTERM (a SLURM preemption or requeue) it also saves the epoch in progress a
 code 143. Every random choice is seeded by (seed, epoch) and saved with a mid-epoch checkpoint, so
 a resumed run ends with the same weights as an uninterrupted one. Per-epoch metrics go to
 ``metrics.csv``; the run's summary to ``final.json``. Training runs on the GPU when there is one
-(channels-last memory layout there), else on the CPU.
+(channels-last memory layout there), else on the CPU; started by torchrun, it trains data-parallel
+on every rank (``lskd.distributed``) and rank 0 writes the files.
 """
 
 import contextlib
@@ -19,7 +20,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from lskd import checkpoint
+from lskd import checkpoint, distributed
 from lskd.data.batches import cutmix, epoch_generator, eval_batches, train_batches
 from lskd.data.manifest import load_split
 from lskd.losses import mixed_kd_loss, smoothed_targets, soft_cross_entropy
@@ -176,6 +177,7 @@ def train(
 ) -> dict:
     """Train ``arch`` on the curated dataset and return final.json: a teacher with Eq. 1
     targets smoothed by ``alpha``, or, with ``distill``, a student of a frozen teacher."""
+    world = distributed.init()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     train_x, train_y, info = load_split(data_dir, "train")
@@ -187,6 +189,7 @@ def train(
     if init_from is not None:  # ReActNet's step 2, or fine-tuning from an ImageNet model (CUB)
         load_pretrained(model, init_from)
     to_device(model)
+    trained = distributed.wrap(model, world)  # before the optimizer: SyncBatchNorm is new
     opt = optimizer(model, recipe)
     sched = schedule(opt, recipe)
     val_teacher = None
@@ -201,12 +204,16 @@ def train(
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
         history, partial = state["history"], state.get("partial")
+        if partial and not world.main:  # the interrupted epoch's loss sums are rank 0's
+            partial = partial | {"total": 0.0, "seen": 0}
         where = f"batch {partial['batch']} of " if partial else "after "
         print(
             f"resuming {out_dir} at {where}epoch {len(history) + (1 if partial else 0)}", flush=True
         )
 
     def save(extra=None):
+        if not world.main:
+            return
         checkpoint.save(
             {
                 "model": model.state_dict(),
@@ -233,7 +240,7 @@ def train(
                 torch.set_rng_state(partial["torch_rng"])
                 partial = None
             started = time.time() - elapsed
-            model.train()
+            trained.train()
             lr = opt.param_groups[0]["lr"]
             batches = train_batches(
                 train_x,
@@ -252,12 +259,16 @@ def train(
                 mininterval=10,
                 leave=False,
                 desc=f"epoch {epoch + 1}/{recipe.epochs}",
+                disable=not world.main,
             )
             for batch, (x, y, idx) in enumerate(progress, start=first):
-                loss = _step(model, opt, x, y, idx, k, alpha, recipe, gen, bf16, distill)
-                total += loss * len(y)
-                seen += len(y)
-                if preemption.requested:
+                loss, n = _step(
+                    trained, opt, x, y, idx, k, alpha, recipe, gen, bf16, distill, world
+                )
+                total += loss * n
+                seen += n
+                if world.any(preemption.requested):
+                    all_total, all_seen = world.sum(total, seen)
                     save(
                         {
                             "partial": {
@@ -266,8 +277,8 @@ def train(
                                 "order": order,
                                 "generator": gen.get_state(),
                                 "torch_rng": torch.get_rng_state(),
-                                "total": total,
-                                "seen": seen,
+                                "total": all_total,
+                                "seen": all_seen,
                                 "seconds": time.time() - started,
                             }
                         }
@@ -275,6 +286,7 @@ def train(
                     print(f"saved {last} at batch {batch + 1} of epoch {epoch + 1}", flush=True)
                     raise SystemExit(PREEMPTED_EXIT_CODE)
             sched.step()
+            total, seen = world.sum(total, seen)
             val = validation_row(model, val_x, val_y, info, bf16, distill, val_teacher)
             row = {
                 "epoch": epoch + 1,
@@ -287,7 +299,8 @@ def train(
             }
             history.append(row)
             save()
-            pd.DataFrame(history).to_csv(out_dir / "metrics.csv", index=False)
+            if world.main:
+                pd.DataFrame(history).to_csv(out_dir / "metrics.csv", index=False)
             print(
                 f"epoch {epoch + 1}: loss {row['train_loss']:.4f} val top-1 "
                 f"{row['val_top1']:.2f} top-5 {row['val_top5']:.2f} ({row['seconds']:.1f}s)",
@@ -306,7 +319,10 @@ def train(
         "top3": history[-1]["val_top3"],
         "best_top1": max(r["val_top1"] for r in history),
         "train_seconds": sum(r["seconds"] for r in history),
+        "processes": world.size,
     }
+    if not world.main:
+        return final
     checkpoint.save(
         {
             "state_dict": {key: v.cpu() for key, v in model.state_dict().items()},
@@ -322,24 +338,27 @@ def train(
     return final
 
 
-def _step(model, opt, x, y, idx, k, alpha, recipe, gen, bf16, distill) -> float:
-    """One optimisation step on a batch; returns the batch's mean loss."""
-    x, y = x.to(DEVICE, non_blocking=True), y.to(DEVICE, non_blocking=True)
-    if distill is None:
-        targets = smoothed_targets(y, k, alpha)
-        if recipe.cutmix_prob > 0 and float(torch.rand(1, generator=gen)) < recipe.cutmix_prob:
+def _step(model, opt, x, y, idx, k, alpha, recipe, gen, bf16, distill, world):
+    """One optimisation step on this rank's slice of a global batch; returns the slice's mean
+    loss and size. CutMix draws on the global batch, so that every rank draws the same."""
+    targets = smoothed_targets(y, k, alpha)
+    if distill is None and recipe.cutmix_prob > 0:
+        if float(torch.rand(1, generator=gen)) < recipe.cutmix_prob:
             x, targets = cutmix(x, targets, gen)
+    weight = world.local_weight(len(world.shard(y)[0]), len(y))
+    x, y, idx, targets = world.shard(x, y, idx, targets)
+    x, y = x.to(DEVICE, non_blocking=True), y.to(DEVICE, non_blocking=True)
     with autocast(bf16):
         logits = model(x)
     if distill is None:
-        loss = soft_cross_entropy(logits, targets)
+        loss = soft_cross_entropy(logits, targets.to(DEVICE))
     else:  # the teacher sees the student's (augmented) batch
         teacher_logits = distill.teacher_logits(x, idx, bf16)
         loss = mixed_kd_loss(logits, teacher_logits, y, distill.lam, distill.temperature)
     opt.zero_grad(set_to_none=True)
-    loss.backward()
+    (loss * weight).backward()
     opt.step()
-    return loss.item()
+    return loss.item(), len(y)
 
 
 def load_pretrained(model: torch.nn.Module, path: str | Path) -> list[str]:

@@ -52,6 +52,13 @@ def resources(config: dict, group: str) -> dict:
     return RESOURCE_DEFAULTS[group] | config.get("resources", {}).get(group, {})
 
 
+def launcher(config: dict, group: str = "train") -> str:
+    """How a training rule starts ``lskd``: one process, or torchrun with one per GPU when its
+    group asks for several (data-parallel, lskd.distributed)."""
+    gpus = resources(config, group)["gpu"]
+    return "lskd" if gpus <= 1 else f"torchrun --standalone --nproc_per_node={gpus} -m lskd"
+
+
 class ConfigError(Exception):
     """A config value is wrong; the message names the key and the fix."""
 

@@ -20,6 +20,7 @@ rule bnn_step1:
     resources:
         **lw.resources(config, "train"),
     params:
+        launch=lw.launcher(config),
         recipe=lambda wc: json.dumps(
             config["recipes"][config["bnn"]["step1"]], sort_keys=True
         ),
@@ -30,7 +31,7 @@ rule bnn_step1:
         out=lambda wc, output: os.path.dirname(output.model),
         bf16="--bf16" if config["bf16"] else "",
     shell:
-        "lskd train-student --data results/data/{wildcards.dataset} --out {params.out}"
+        "{params.launch} train-student --data results/data/{wildcards.dataset} --out {params.out}"
         " --arch reactnet_resnet18_step1 --stem {params.stem}"
         " --teacher-model {input.teacher_model} --teacher-final {input.teacher_final}"
         " --recipe {params.recipe:q} --seed {wildcards.seed} --meta {params.meta:q}"
@@ -55,6 +56,7 @@ rule bnn_step2:
     resources:
         **lw.resources(config, "train"),
     params:
+        launch=lw.launcher(config),
         recipe=lambda wc: json.dumps(
             config["recipes"][config["bnn"]["step2"]], sort_keys=True
         ),
@@ -65,7 +67,7 @@ rule bnn_step2:
         out=lambda wc, output: os.path.dirname(output.model),
         bf16="--bf16" if config["bf16"] else "",
     shell:
-        "lskd train-student --data results/data/{wildcards.dataset} --out {params.out}"
+        "{params.launch} train-student --data results/data/{wildcards.dataset} --out {params.out}"
         " --arch reactnet_resnet18 --stem {params.stem} --init-from {input.step1}"
         " --teacher-model {input.teacher_model} --teacher-final {input.teacher_final}"
         " --recipe {params.recipe:q} --seed {wildcards.seed} --meta {params.meta:q}"

@@ -35,6 +35,7 @@ rule train_student:
     resources:
         **lw.resources(config, "train"),
     params:
+        launch=lw.launcher(config),
         arch=lambda wc: config["students"][wc.student]["arch"],
         lam=lambda wc: config["students"][wc.student]["lam"],
         temperature=lambda wc: config["students"][wc.student]["temperature"],
@@ -49,7 +50,7 @@ rule train_student:
             f"--init-from {input.init}" if "init" in input.keys() else ""
         ),
     shell:
-        "lskd train-student --data results/data/{wildcards.dataset}"
+        "{params.launch} train-student --data results/data/{wildcards.dataset}"
         " --out results/{wildcards.dataset}/students/{wildcards.student}/seed{wildcards.seed}"
         " --arch {params.arch} --stem {params.stem} --teacher-model {input.teacher_model}"
         " --teacher-final {input.teacher_final} {params.cache}"

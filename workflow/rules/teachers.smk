@@ -15,6 +15,7 @@ rule train_teacher:
     resources:
         **lw.resources(config, "train"),
     params:
+        launch=lw.launcher(config),
         arch=lambda wc: config["teachers"][wc.teacher]["arch"],
         alpha=lambda wc: config["teachers"][wc.teacher]["alpha"],
         stem=lambda wc: config["teachers"][wc.teacher]["stem"],
@@ -25,7 +26,7 @@ rule train_teacher:
             f"--init-from {input.init}" if "init" in input.keys() else ""
         ),
     shell:
-        "lskd train-teacher --data results/data/{wildcards.dataset}"
+        "{params.launch} train-teacher --data results/data/{wildcards.dataset}"
         " --out results/{wildcards.dataset}/teachers/{wildcards.teacher}/seed{wildcards.seed}"
         " --arch {params.arch} --alpha {params.alpha} --stem {params.stem}"
         " --recipe {params.recipe:q} --seed {wildcards.seed} --meta {params.meta:q}"

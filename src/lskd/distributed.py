@@ -1,0 +1,72 @@
+"""Data-parallel training over the processes that torchrun starts (one per GPU).
+
+Every rank draws the same global batch (the same seeded generator, so augmentation included) and
+trains on its slice of it; DistributedDataParallel averages the gradients, and ``local_weight``
+scales each rank's mean loss so that the average is the full batch's mean even when the batch
+does not split evenly. With BatchNorm, the result equals one process only with synchronised
+statistics: on GPUs BatchNorm becomes SyncBatchNorm; on CPUs (gloo; tests) it cannot.
+"""
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+
+@dataclass(frozen=True)
+class World:
+    rank: int = 0
+    size: int = 1
+
+    @property
+    def main(self) -> bool:
+        """Rank 0 writes the files; the others only train."""
+        return self.rank == 0
+
+    def shard(self, *tensors):
+        return [t[self.rank :: self.size] for t in tensors]
+
+    def local_weight(self, local: int, total: int) -> float:
+        """Factor for the rank's mean loss so that DDP's gradient average is the global mean."""
+        return local * self.size / total
+
+    def any(self, flag: bool) -> bool:
+        """True on every rank if it is True on one (a SIGTERM seen by one rank stops all)."""
+        if self.size == 1:
+            return flag
+        t = torch.tensor([float(flag)], device=_device())
+        dist.all_reduce(t)
+        return bool(t.item())
+
+    def sum(self, *values: float) -> list[float]:
+        if self.size == 1:
+            return list(values)
+        t = torch.tensor(values, dtype=torch.float64, device=_device())
+        dist.all_reduce(t)
+        return t.tolist()
+
+
+def _device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def init() -> World:
+    """The torchrun world (WORLD_SIZE, RANK, LOCAL_RANK), or a single process."""
+    size = int(os.environ.get("WORLD_SIZE", "1"))
+    if size == 1:
+        return World()
+    if not dist.is_initialized():
+        if torch.cuda.is_available():
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return World(dist.get_rank(), size)
+
+
+def wrap(model: torch.nn.Module, world: World) -> torch.nn.Module:
+    """The module to train: ``model`` itself, or its DistributedDataParallel wrapper."""
+    if world.size == 1:
+        return model
+    if torch.cuda.is_available():
+        model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    return torch.nn.parallel.DistributedDataParallel(model)
