@@ -146,7 +146,7 @@ def test_curated_image_folder_loads_into_tensors(image_folder_tree, tmp_path):
         {"kind": "image_folder", "root": str(image_folder_tree), "image_size": 8}, tmp_path / "out"
     )
     images, labels, info = load_split(tmp_path / "out", "val")
-    assert images.shape == (6, 3, 8, 8) and labels.tolist() == [0, 0, 1, 1, 2, 2]
+    assert images[:].shape == (6, 3, 8, 8) and labels.tolist() == [0, 0, 1, 1, 2, 2]
     assert info["classes"] == ["n01", "n02", "n03"]
 
 
@@ -199,3 +199,35 @@ def test_class_subsets_by_seed():
     assert sorted(sub_a.label.unique()) == [0, 1, 2]
     _, classes_c = class_subset(rows, names, 3, seed=2)
     assert classes_c != classes_a
+
+
+def test_streamed_image_files_give_the_in_memory_batches(image_folder_tree, tmp_path):
+    """Worker processes decode the same pixels, in the same seeded batches, as the main one."""
+    import torch
+
+    from lskd.data.batches import epoch_generator, eval_batches, train_batches
+
+    for i, path in enumerate(sorted(image_folder_tree.rglob("*.JPEG"))):
+        Image.new("RGB", (12, 10), (7 * i % 256, 3 * i % 256, 11 * i % 256)).save(path, "PNG")
+    curate({"kind": "image_folder", "root": str(image_folder_tree), "image_size": 8}, tmp_path)
+    files, labels, info = load_split(tmp_path, "train", workers=2)
+    decoded = files[:]  # decoded here, in memory
+    assert decoded.shape == (9, 3, 8, 8) and decoded.float().std() > 0
+    for epoch in range(2):  # the second epoch reuses the persistent workers
+        streamed = list(train_batches(files, labels, 4, epoch_generator(0, epoch), info))
+        in_memory = list(train_batches(decoded, labels, 4, epoch_generator(0, epoch), info))
+        assert len(streamed) == len(in_memory) == 2  # 4 + 4 (+ 1, dropped)
+        for (xs, ys, ids), (xm, ym, im) in zip(streamed, in_memory, strict=True):
+            assert torch.equal(xs, xm) and torch.equal(ys, ym) and torch.equal(ids, im)
+    for (xs, ys), (xm, ym) in zip(
+        eval_batches(files, labels, 4, info), eval_batches(decoded, labels, 4, info), strict=True
+    ):
+        assert torch.equal(xs, xm) and torch.equal(ys, ym)
+
+
+def test_a_broken_image_file_is_named_when_streamed(image_folder_tree, tmp_path):
+    curate({"kind": "image_folder", "root": str(image_folder_tree), "image_size": 8}, tmp_path)
+    (image_folder_tree / "train" / "n02" / "n02_1.JPEG").write_bytes(b"broken")
+    files, _, _ = load_split(tmp_path, "train")
+    with pytest.raises(DataError, match=r"n02_1\.JPEG: unreadable image"):
+        files[:]

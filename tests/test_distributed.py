@@ -33,7 +33,7 @@ def keep_model(model, world):  # to save every rank's weights, not only rank 0's
 train.build_model = small_net
 train.distributed.wrap = keep_model
 data, out = sys.argv[1], sys.argv[2]
-recipe = train.Recipe(epochs=1, lr=0.2, batch_size=45, cutmix_prob=1.0, weight_decay=1e-3)
+recipe = train.Recipe(epochs=1, lr=0.2, batch_size=45, weight_decay=1e-3)
 train.train(data, out, "small", recipe, alpha=0.1, seed=1)
 torch.save(trained["model"].state_dict(), f"{out}/rank{trained['rank']}.pt")
 """

@@ -39,6 +39,7 @@ def train_teacher(args):
         bf16=args.bf16,
         meta=args.meta,
         init_from=args.init_from,
+        workers=args.threads,
     )
 
 
@@ -80,6 +81,7 @@ def train_student(args):
         meta=meta,
         distill=distill,
         init_from=args.init_from,
+        workers=args.threads,
     )
 
 

@@ -1,10 +1,12 @@
 """Data-parallel training over the processes that torchrun starts (one per GPU).
 
-Every rank draws the same global batch (the same seeded generator, so augmentation included) and
-trains on its slice of it; DistributedDataParallel averages the gradients, and ``local_weight``
-scales each rank's mean loss so that the average is the full batch's mean even when the batch
-does not split evenly. With BatchNorm, the result equals one process only with synchronised
-statistics: on GPUs BatchNorm becomes SyncBatchNorm; on CPUs (gloo; tests) it cannot.
+Every rank follows the same seeded order of global batches and loads, decodes and augments only
+its slice of each (augmentation drawn for the whole batch, so the slice is augmented as one
+process would); DistributedDataParallel averages the gradients, and ``local_weight`` scales each
+rank's mean loss so that the average is the full batch's mean even when the batch does not split
+evenly. The result is then that of one process on the full batches, except: BatchNorm needs
+synchronised statistics (SyncBatchNorm on GPUs; it does not run on CPUs), and CutMix mixes
+within a rank's slice.
 """
 
 import os
@@ -23,9 +25,6 @@ class World:
     def main(self) -> bool:
         """Rank 0 writes the files; the others only train."""
         return self.rank == 0
-
-    def shard(self, *tensors):
-        return [t[self.rank :: self.size] for t in tensors]
 
     def local_weight(self, local: int, total: int) -> float:
         """Factor for the rank's mean loss so that DDP's gradient average is the global mean."""

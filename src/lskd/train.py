@@ -174,14 +174,16 @@ def train(
     meta: dict | None = None,
     distill: Distillation | None = None,
     init_from: str | Path | None = None,
+    workers: int = 0,
 ) -> dict:
     """Train ``arch`` on the curated dataset and return final.json: a teacher with Eq. 1
-    targets smoothed by ``alpha``, or, with ``distill``, a student of a frozen teacher."""
+    targets smoothed by ``alpha``, or, with ``distill``, a student of a frozen teacher. Image-file
+    datasets are decoded by ``workers`` loader processes."""
     world = distributed.init()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    train_x, train_y, info = load_split(data_dir, "train")
-    val_x, val_y, _ = load_split(data_dir, "val")
+    train_x, train_y, info = load_split(data_dir, "train", workers)
+    val_x, val_y, _ = load_split(data_dir, "val", workers)
     k = info["num_classes"]
 
     torch.manual_seed(seed)
@@ -251,6 +253,7 @@ def train(
                 aug=aug,
                 order=order,
                 first_batch=first,
+                world=world,
             )
             progress = tqdm(
                 batches,
@@ -262,8 +265,10 @@ def train(
                 disable=not world.main,
             )
             for batch, (x, y, idx) in enumerate(progress, start=first):
+                size = len(order[batch * recipe.batch_size : (batch + 1) * recipe.batch_size])
+                weight = world.local_weight(len(y), size)  # this rank's share of the batch
                 loss, n = _step(
-                    trained, opt, x, y, idx, k, alpha, recipe, gen, bf16, distill, world
+                    trained, opt, x, y, idx, k, alpha, recipe, gen, bf16, distill, weight
                 )
                 total += loss * n
                 seen += n
@@ -338,20 +343,19 @@ def train(
     return final
 
 
-def _step(model, opt, x, y, idx, k, alpha, recipe, gen, bf16, distill, world):
-    """One optimisation step on this rank's slice of a global batch; returns the slice's mean
-    loss and size. CutMix draws on the global batch, so that every rank draws the same."""
-    targets = smoothed_targets(y, k, alpha)
-    if distill is None and recipe.cutmix_prob > 0:
-        if float(torch.rand(1, generator=gen)) < recipe.cutmix_prob:
-            x, targets = cutmix(x, targets, gen)
-    weight = world.local_weight(len(world.shard(y)[0]), len(y))
-    x, y, idx, targets = world.shard(x, y, idx, targets)
+def _step(model, opt, x, y, idx, k, alpha, recipe, gen, bf16, distill, weight: float):
+    """One optimisation step on a batch (this rank's slice of it, in a data-parallel run, whose
+    mean loss ``weight`` rescales); returns the batch's mean loss and size. A rank mixes CutMix
+    boxes within its own slice, as torchvision's reference scripts do."""
     x, y = x.to(DEVICE, non_blocking=True), y.to(DEVICE, non_blocking=True)
+    if distill is None:
+        targets = smoothed_targets(y, k, alpha)
+        if recipe.cutmix_prob > 0 and float(torch.rand(1, generator=gen)) < recipe.cutmix_prob:
+            x, targets = cutmix(x, targets, gen)
     with autocast(bf16):
         logits = model(x)
     if distill is None:
-        loss = soft_cross_entropy(logits, targets.to(DEVICE))
+        loss = soft_cross_entropy(logits, targets)
     else:  # the teacher sees the student's (augmented) batch
         teacher_logits = distill.teacher_logits(x, idx, bf16)
         loss = mixed_kd_loss(logits, teacher_logits, y, distill.lam, distill.temperature)

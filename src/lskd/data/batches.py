@@ -7,6 +7,8 @@ by (seed, epoch), so a run resumed from a checkpoint sees exactly the batches it
 import torch
 import torch.nn.functional as F
 
+from lskd.data.image_files import stream
+
 
 def epoch_generator(seed: int, epoch: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed * 100_003 + epoch)
@@ -18,13 +20,17 @@ def normalize(images: torch.Tensor, info: dict) -> torch.Tensor:
     return (images.float() / 255.0 - mean) / std
 
 
-def augment(images: torch.Tensor, gen: torch.Generator, pad: int = 2) -> torch.Tensor:
-    """Random crop after zero padding by ``pad`` pixels, and random horizontal flip."""
+def augment(images, gen: torch.Generator, pad: int = 2, drawn: int | None = None, rows=None):
+    """Random crop after zero padding by ``pad`` pixels, and random horizontal flip. A rank of a
+    data-parallel run draws for the whole global batch (``drawn`` samples) and keeps its ``rows``,
+    so that its slice is augmented exactly as one process would augment it."""
     n, c, h, w = images.shape
     padded = F.pad(images, (pad, pad, pad, pad))
-    dy = torch.randint(0, 2 * pad + 1, (n,), generator=gen)
-    dx = torch.randint(0, 2 * pad + 1, (n,), generator=gen)
-    flip = torch.rand(n, generator=gen) < 0.5
+    drawn = drawn or n
+    rows = slice(None) if rows is None else rows
+    dy = torch.randint(0, 2 * pad + 1, (drawn,), generator=gen)[rows]
+    dx = torch.randint(0, 2 * pad + 1, (drawn,), generator=gen)[rows]
+    flip = (torch.rand(drawn, generator=gen) < 0.5)[rows]
     rows = dy[:, None] + torch.arange(h)  # n x h: each sample's crop rows
     cols = dx[:, None] + torch.arange(w)
     cols = torch.where(flip[:, None], cols.flip(1), cols)  # a flip reverses the crop's columns
@@ -59,24 +65,27 @@ def train_batches(
     aug=True,
     order=None,
     first_batch: int = 0,
+    world=None,
 ):
     """Yield (normalized images, labels, sample indices) over one shuffled epoch, augmented
     unless ``aug`` is False (last batch dropped only if it has a single sample, which BatchNorm
     cannot train on). A run resumed inside an epoch passes that epoch's ``order`` and the batch
-    to start from, with ``gen`` in the state it had there."""
+    to start from, with ``gen`` in the state it had there. With a data-parallel ``world``, each
+    rank gets (and decodes) only its slice of every global batch."""
     if order is None:
         order = torch.randperm(len(labels), generator=gen)
-    for start in range(first_batch * batch_size, len(order), batch_size):
-        idx = order[start : start + batch_size]
-        if len(idx) < 2:
-            break
-        x = augment(images[idx], gen) if aug else images[idx]
-        yield normalize(x, info), labels[idx], idx
+    starts = range(first_batch * batch_size, len(order), batch_size)
+    batches = [order[s : s + batch_size] for s in starts]
+    batches = [idx for idx in batches if len(idx) >= 2]
+    rank, size = (world.rank, world.size) if world else (0, 1)
+    local = [idx[rank::size] for idx in batches]
+    for idx, mine, x in zip(batches, local, stream(images, local), strict=True):
+        if aug:
+            x = augment(x, gen, drawn=len(idx), rows=slice(rank, None, size))
+        yield normalize(x, info), labels[mine], mine
 
 
 def eval_batches(images, labels, batch_size: int, info: dict):
-    for start in range(0, len(labels), batch_size):
-        yield (
-            normalize(images[start : start + batch_size], info),
-            labels[start : start + batch_size],
-        )
+    batches = list(torch.arange(len(labels)).split(batch_size))
+    for idx, x in zip(batches, stream(images, batches), strict=True):
+        yield normalize(x, info), labels[idx]

@@ -16,6 +16,7 @@ import torch
 
 from lskd.data import fashion_mnist, official, subsets
 from lskd.data.errors import DataError
+from lskd.data.image_files import ImageFiles
 
 
 def _per_class_sample(labels: np.ndarray, per_class: int | None, rng: np.random.Generator):
@@ -91,7 +92,7 @@ def curate(spec: dict, out_dir: str | Path) -> None:
     in_memory = spec["kind"] == "fashion_mnist"  # small: keep its decoded pixels for every job
     if not in_memory and len(train) > 1000:  # image files: pixel statistics from a sample
         train = train.sample(1000, random_state=spec.get("seed", 0))
-    pixels = _load_rows(info, train)[0].float() / 255.0
+    pixels = _load_rows(info, train)[0][:].float() / 255.0
     info["mean"] = pixels.mean(dim=(0, 2, 3)).tolist()
     info["std"] = pixels.std(dim=(0, 2, 3)).tolist()
     info["counts"] = manifest.groupby("split").size().to_dict()
@@ -113,24 +114,11 @@ def read_info(data_dir: str | Path) -> dict:
         raise DataError(f"{path}: unreadable dataset description ({err}); rerun curation") from err
 
 
-def _load_files(info: dict, rows: pd.DataFrame) -> torch.Tensor:
-    """Decode image files into memory: shorter side resized to ``size``, centre crop, RGB.
-    (Fine for the curated and test-sized sets; paper-scale training needs a streaming loader.)"""
-    from PIL import Image
-    from torchvision.transforms import functional as TF
-
-    size, out = info["size"], []
-    for sample in rows["sample"]:
-        with Image.open(Path(info["root"]) / sample) as im:
-            im = TF.center_crop(TF.resize(im.convert("RGB"), size), size)
-            out.append(TF.pil_to_tensor(im))
-    return torch.stack(out)
-
-
-def _load_rows(info: dict, rows: pd.DataFrame) -> tuple[torch.Tensor, torch.Tensor]:
+def _load_rows(info: dict, rows: pd.DataFrame, workers: int = 0):
+    """(images, labels) of manifest rows: Fashion-MNIST decoded, image files as ``ImageFiles``."""
     labels = torch.tensor(rows["label"].to_numpy(), dtype=torch.long)
     if info["kind"] != "fashion_mnist":
-        return _load_files(info, rows), labels
+        return ImageFiles(info["root"], rows["sample"].tolist(), info["size"], workers), labels
     parts, labels = [], []
     for source, group in rows.groupby("source", sort=False):
         images, _ = fashion_mnist.load(info["root"], source)
@@ -140,9 +128,10 @@ def _load_rows(info: dict, rows: pd.DataFrame) -> tuple[torch.Tensor, torch.Tens
     return images, torch.from_numpy(np.concatenate(labels)).long()
 
 
-def load_split(data_dir: str | Path, split: str) -> tuple[torch.Tensor, torch.Tensor, dict]:
-    """uint8 images (N x C x H x W), labels (N,) and the dataset description of one split
-    (from the decoded pixels that curation kept, when it kept them)."""
+def load_split(data_dir: str | Path, split: str, workers: int = 0):
+    """uint8 images (N x C x H x W), labels (N,) and the dataset description of one split: the
+    decoded pixels that curation kept (Fashion-MNIST), or image files decoded as they are used,
+    by ``workers`` processes when streamed (``ImageFiles``)."""
     info = read_info(data_dir)
     cached = Path(data_dir) / f"{split}_pixels.npz"
     if cached.exists():
@@ -156,5 +145,5 @@ def load_split(data_dir: str | Path, split: str) -> tuple[torch.Tensor, torch.Te
     rows = manifest[manifest.split == split]
     if rows.empty:
         raise DataError(f"{path}: no samples in split {split!r}")
-    images, labels = _load_rows(info, rows)
+    images, labels = _load_rows(info, rows, workers)
     return images, labels, info
