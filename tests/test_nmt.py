@@ -227,12 +227,16 @@ def test_a_checkpoint_that_is_not_fairseq_is_one_clear_line(smoke_run, tmp_path)
     (tmp_path / "text.pt").write_text("hello")
     data_bin = str(smoke_run / "results/nmt/data-bin")
     for bad in ("ours.pt", "text.pt"):
-        proc = _lskd("nmt-export-topk", "--teacher", str(tmp_path / bad), "--data-bin", data_bin,
-                     "--k", "2", "--out", str(tmp_path / "topk.pt"))  # fmt: skip
-        assert proc.returncode == 2
-        errors = [line for line in proc.stderr.splitlines() if "error:" in line]
-        assert len(errors) == 1 and f"{bad}: not a fairseq checkpoint" in errors[0], proc.stderr
-    assert not (tmp_path / "topk.pt").exists()
+        model = str(tmp_path / bad)
+        for command in (
+            ["nmt-export-topk", "--teacher", model, "--k", "2", "--out", str(tmp_path / "topk.pt")],
+            ["nmt-test", "--model", model, "--out", str(tmp_path / "test.json")],
+        ):
+            proc = _lskd(*command, "--data-bin", data_bin)
+            assert proc.returncode == 2
+            errors = [line for line in proc.stderr.splitlines() if "error:" in line]
+            assert len(errors) == 1 and f"{bad}: not a fairseq checkpoint" in errors[0], proc.stderr
+    assert not (tmp_path / "topk.pt").exists() and not (tmp_path / "test.json").exists()
 
 
 def test_iwslt14_archive_is_read_as_prepare_iwslt14_does(tmp_path):

@@ -198,10 +198,10 @@ def nmt_train(args):
     )
     kd = args.kd if (args.teacher or args.topk_file) else None
     cmd += runs.criterion_args(args.alpha, kd, args.teacher, args.topk_file)
-    if args.teacher:
-        from lskd.nmt.teacher import check_fairseq_checkpoint
+    if args.teacher:  # online: fail here, in one line, rather than inside fairseq-train
+        from lskd.nmt.teacher import load_teacher
 
-        check_fairseq_checkpoint(args.teacher)
+        load_teacher(args.teacher, data=args.data_bin)
     runs.train(args.out, cmd, args.meta, args.threads)
 
 

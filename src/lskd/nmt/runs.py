@@ -18,7 +18,7 @@ import torch
 from lskd.data.errors import CommandFailed, DataError
 from lskd.nmt import USER_DIR
 from lskd.nmt.prepare import LANGS, apply_codes
-from lskd.nmt.teacher import check_fairseq_checkpoint
+from lskd.nmt.teacher import load_teacher
 
 
 def _env(threads: int | None) -> dict:
@@ -171,7 +171,7 @@ _BLEU_LINE = re.compile(r"Generate (\w+) with beam=(\d+): BLEU4? = ([\d.]+)")
 def test_bleu(data_bin: str, model: str, out: str, beam: int, threads: int | None = None) -> dict:
     """fairseq-generate on the test split with beam search: tokenised BLEU of the BPE-merged
     output, as fairseq reports IWSLT14 results."""
-    check_fairseq_checkpoint(model)
+    load_teacher(model, data=data_bin)  # one clear line for a file fairseq cannot use
     out_path = Path(out)
     log = out_path.with_suffix(".generate.txt")
     if log.exists():
