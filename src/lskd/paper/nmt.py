@@ -6,6 +6,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from lskd.paper.output import save_figure, write_table
 from lskd.paper.results import fmt, read_jsons, seed_stats
@@ -37,10 +38,13 @@ def fig7(final_paths, stem) -> None:
                     label=f"{label}, seed {final.seed}")  # fmt: skip
         ax.set_title(f"{role.capitalize()}s: validation BLEU per epoch")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     axes[0].set_ylabel("BLEU (beam 5)")
-    fig.suptitle("Figure 7: German→English transformer, teachers with/without label smoothing")
+    fig.suptitle(
+        "Figure 7: German→English transformers, teachers without/with label smoothing", y=1.02
+    )
     save_figure(fig, stem)
 
 
