@@ -241,6 +241,15 @@ def _training_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--init-from", help="start from this model.pt (fine-tuning; ReActNet step 2)")
 
 
+def _figure_and_table(sub, name: str, help: str, runs: str, func) -> None:
+    """A command that turns runs' final.json files into one figure and one table."""
+    p = sub.add_parser(name, help=help)
+    p.add_argument("--finals", nargs="+", required=True, help=f"{runs} final.json files")
+    p.add_argument("--figure", required=True, help="figure stem (writes .png, .pdf)")
+    p.add_argument("--table", required=True, help="table stem (writes .csv, .md, .tex)")
+    p.set_defaults(func=func)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lskd", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -329,11 +338,7 @@ def parser() -> argparse.ArgumentParser:
     cl.add_argument("--out", required=True)
     cl.set_defaults(func=claims)
 
-    bp = sub.add_parser("bnn-paper", help="Figure 6 and the BNN table")
-    bp.add_argument("--finals", nargs="+", required=True, help="ReActNet final.json files")
-    bp.add_argument("--figure", required=True, help="figure stem (writes .png, .pdf)")
-    bp.add_argument("--table", required=True, help="table stem (writes .csv, .md, .tex)")
-    bp.set_defaults(func=bnn_paper)
+    _figure_and_table(sub, "bnn-paper", "Figure 6 and the BNN table", "ReActNet", bnn_paper)
 
     dt = sub.add_parser("dataset-table", help="Tables 3-6 and Figure 9 (long tail, #classes)")
     dt.add_argument(
@@ -396,11 +401,7 @@ def parser() -> argparse.ArgumentParser:
     ng.add_argument("--threads", type=int, default=os.cpu_count())
     ng.set_defaults(func=nmt_test)
 
-    npp = sub.add_parser("nmt-paper", help="Figure 7 and the NMT table")
-    npp.add_argument("--finals", nargs="+", required=True, help="NMT runs' final.json files")
-    npp.add_argument("--figure", required=True, help="figure stem (writes .png, .pdf)")
-    npp.add_argument("--table", required=True, help="table stem (writes .csv, .md, .tex)")
-    npp.set_defaults(func=nmt_paper)
+    _figure_and_table(sub, "nmt-paper", "Figure 7 and the NMT table", "NMT runs'", nmt_paper)
     return p
 
 
