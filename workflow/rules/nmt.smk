@@ -18,9 +18,10 @@ rule nmt_prepare:
     params:
         spec=json.dumps(config["nmt"]["corpus"], sort_keys=True),
         merges=config["nmt"]["bpe_merges"],
+        out=lambda wc, output: os.path.dirname(output.codes),
     shell:
         "lskd nmt-prepare --spec {params.spec:q} --merges {params.merges}"
-        " --out {NMT}/corpus > {log} 2>&1"
+        " --out {params.out} > {log} 2>&1"
 
 
 rule nmt_binarize:
@@ -35,8 +36,10 @@ rule nmt_binarize:
     conda:
         "../../envs/lskd.yaml"
     threads: config["threads"]
+    params:
+        tok=lambda wc, input: os.path.dirname(input.codes),
     shell:
-        "lskd nmt-binarize --codes {input.codes} --tok {NMT}/corpus --out {output}"
+        "lskd nmt-binarize --codes {input.codes} --tok {params.tok} --out {output}"
         " --threads {threads} > {log} 2>&1"
 
 
