@@ -16,6 +16,12 @@ wait_gone "${pids[@]}"
 if [ -s /run/munge/munged.pid ]; then
   pid="$(cat /run/munge/munged.pid)"; kill -TERM "$pid" 2>/dev/null && wait_gone "$pid"
 fi
+# Remove the config start_slurm.sh wrote: with it left behind, every `scontrol` waits ~9 s for the
+# stopped slurmctld, and the SLURM executor plugin runs `scontrol show config` each time snakemake
+# starts (it probes MinJobAge), which made every later snakemake call 9 s slower.
+if head -1 /etc/slurm/slurm.conf 2>/dev/null | grep -q "^# Minimal single-node Slurm"; then
+  rm -f /etc/slurm/slurm.conf /etc/slurm/cgroup.conf
+fi
 if [ "${1:-}" = "--purge" ]; then
   rm -rf /var/spool/slurmctld/* /var/spool/slurmd/* /var/log/slurm/*
 fi
