@@ -1,4 +1,5 @@
-"""Figure 1's projection, Figure 3's closed form, and CLAIMS.md verdicts that follow the data."""
+"""Figure 1's projection, Figure 3's closed form, the LS/no-LS teacher pairing of the tables, and
+CLAIMS.md verdicts that follow the data."""
 
 import numpy as np
 import pandas as pd
@@ -7,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from lskd.paper import claims, fig1, fig3
+from lskd.paper.results import ls_pairs
 
 
 def random_templates(seed=0, d=16):
@@ -22,6 +24,32 @@ def test_projection_puts_templates_at_known_coordinates():
     # w3 keeps its distances to w1 and w2 (it lies in the plane)
     assert np.linalg.norm(coords[2]) == pytest.approx(np.linalg.norm(w[2] - w[0]))
     assert np.linalg.norm(coords[2] - coords[1]) == pytest.approx(np.linalg.norm(w[2] - w[1]))
+
+
+def test_ls_pairs_pair_each_smoothed_teacher_with_its_plain_one():
+    def teacher(arch, alpha, seed, top1):
+        return {"dataset": "d", "arch": arch, "recipe": "standard", "alpha": alpha, "seed": seed,
+                "top1": top1}  # fmt: skip
+
+    evals = pd.DataFrame(
+        [teacher("r18", 0.0, 0, 70.0), teacher("r18", 0.1, 0, 71.0), teacher("r18", 0.1, 1, 74.0),
+         teacher("r18", 0.2, 0, 69.0), teacher("r50", 0.0, 0, 75.0), teacher("mnv2", 0.1, 0, 60.0)]
+    )  # fmt: skip
+    pairs = ls_pairs(evals, ["top1"])
+    assert list(zip(pairs.arch, pairs.alpha, strict=True)) == [
+        ("r18", 0.1),
+        ("r18", 0.2),
+    ]  # r50, mnv2 unpaired
+    first = pairs.iloc[0]
+    assert (first.top1_no_ls, first.top1_ls, first.top1_gain) == (70.0, 72.5, 2.5)
+    assert first.top1_ls_std == pytest.approx(np.std([71.0, 74.0], ddof=1))
+    assert (first.n_no_ls, first.n_ls, first.n) == (1, 2, 1)
+
+    every = ls_pairs(evals, ["top1"], keep_unpaired=True)
+    alone = every[every.arch != "r18"].set_index("arch")
+    assert alone.loc["r50", "top1_no_ls"] == 75.0 and pd.isna(alone.loc["r50", "top1_ls"])
+    assert pd.isna(alone.loc["mnv2", "top1_no_ls"]) and alone.loc["mnv2", "n_no_ls"] == 0
+    assert pd.isna(alone.loc["mnv2", "top1_gain"])
 
 
 def test_projection_is_orthonormal_and_independent_of_sample_order():

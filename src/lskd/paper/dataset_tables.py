@@ -14,9 +14,7 @@ import pandas as pd
 from lskd.paper import ARCH_NAMES, network_name
 from lskd.paper.kd_tables import student_stats
 from lskd.paper.output import save_figure, write_table
-from lskd.paper.results import fmt, read_jsons, reference, seed_stats
-
-KEYS = ["dataset", "arch", "recipe", "alpha"]
+from lskd.paper.results import fmt, ls_pairs, read_jsons, reference
 
 
 def read_infos(info_paths) -> pd.DataFrame:
@@ -31,34 +29,6 @@ def read_infos(info_paths) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
-
-
-def ls_pairs(evals: pd.DataFrame, values) -> pd.DataFrame:
-    """One row per (dataset, arch, recipe, LS alpha): values without and with LS, over seeds."""
-    stats = seed_stats(evals, KEYS, values)
-    rows = []
-    for (dataset, arch, recipe), group in stats.groupby(KEYS[:3], sort=False):
-        plain, smoothed = group[group.alpha == 0], group[group.alpha > 0]
-        if plain.empty or smoothed.empty:
-            continue
-        base = plain.iloc[0]
-        for _, ls in smoothed.iterrows():
-            row = {
-                "dataset": dataset,
-                "arch": arch,
-                "recipe": recipe,
-                "alpha": ls.alpha,
-                "n": int(min(base.n, ls.n)),
-            }
-            for v in values:
-                row[f"{v}_no_ls"], row[f"{v}_ls"] = base[v], ls[v]
-                row[f"{v}_no_ls_std"], row[f"{v}_ls_std"] = base[f"{v}_std"], ls[f"{v}_std"]
-                row[f"{v}_gain"] = ls[v] - base[v]
-            rows.append(row)
-    columns = ["dataset", "arch", "recipe", "alpha", "n"] + [
-        f"{v}_{suffix}" for v in values for suffix in ("no_ls", "ls", "no_ls_std", "ls_std", "gain")
-    ]
-    return pd.DataFrame(rows, columns=columns)
 
 
 def _pair_text(row, tag, metrics=("top1", "top3")):

@@ -26,6 +26,37 @@ def seed_stats(df: pd.DataFrame, keys: list[str], values: list[str]) -> pd.DataF
     return out.reset_index()
 
 
+PAIR_KEYS = ["dataset", "arch", "recipe", "alpha"]
+
+
+def ls_pairs(evals: pd.DataFrame, values, keep_unpaired=False) -> pd.DataFrame:
+    """One row per (dataset, arch, recipe, LS alpha > 0): the teachers' ``values`` without LS
+    (alpha = 0) and with it, means and stds over seeds, the gain, n per side and n = the smaller.
+
+    With ``keep_unpaired`` a group that lacks one side still gives its rows, the missing side
+    empty (n 0); otherwise such groups are left out.
+    """
+    stats = seed_stats(evals, PAIR_KEYS, values)
+    sides = [f"{v}_{s}" for v in values for s in ("no_ls", "ls", "no_ls_std", "ls_std", "gain")]
+    columns = PAIR_KEYS + ["n_no_ls", "n_ls", "n"] + sides
+    rows = []
+    for (dataset, arch, recipe), group in stats.groupby(PAIR_KEYS[:3], sort=False):
+        plain, smoothed = group[group.alpha == 0], group[group.alpha > 0]
+        if (plain.empty or smoothed.empty) and not keep_unpaired:
+            continue
+        missing = pd.Series({"alpha": float("nan"), "n": 0})
+        base = plain.iloc[0] if len(plain) else missing
+        for _, ls in smoothed.iterrows() if len(smoothed) else [(None, missing)]:
+            row = {"dataset": dataset, "arch": arch, "recipe": recipe, "alpha": ls.alpha}
+            row.update(n_no_ls=int(base.n), n_ls=int(ls.n), n=int(min(base.n, ls.n)))
+            for v in values:
+                row[f"{v}_no_ls"], row[f"{v}_ls"] = base.get(v), ls.get(v)
+                row[f"{v}_no_ls_std"], row[f"{v}_ls_std"] = base.get(f"{v}_std"), ls.get(f"{v}_std")
+                row[f"{v}_gain"] = ls.get(v, float("nan")) - base.get(v, float("nan"))
+            rows.append(row)
+    return pd.DataFrame(rows, columns=columns)
+
+
 def fmt(mean: float, std: float | None = None, n: int = 1, digits: int = 2) -> str:
     """'70.12' for one seed, '70.12±0.30' for several; '' for a missing value."""
     if mean is None or pd.isna(mean):

@@ -9,7 +9,7 @@ import pandas as pd
 
 from lskd.paper import network_name, paper_row_name
 from lskd.paper.output import write_table
-from lskd.paper.results import fmt, read_jsons, reference, seed_stats
+from lskd.paper.results import fmt, ls_pairs, read_jsons, reference
 
 METRIC = {"table1": "intra_class_std", "table10": "inter_class_variance"}
 CAPTION = {
@@ -18,52 +18,25 @@ CAPTION = {
     "table10": "Accuracy and inter-class variance (1 - S^inter_stability, Eq. 5; lower is "
     "better) of teachers without and with label smoothing; paper: ImageNet-1K.",
 }
-KEYS = ["dataset", "arch", "recipe", "alpha"]
 
 
 def build(evals: pd.DataFrame, table: str) -> pd.DataFrame:
-    """One numeric row per (dataset, arch, recipe, LS alpha) with the paper's values beside."""
+    """One numeric row per (dataset, arch, recipe, LS alpha) with the paper's values beside;
+    a teacher without its counterpart keeps its row, the other side empty."""
     metric = METRIC[table]
-    stats = seed_stats(evals, KEYS, ["top1", "top5", metric])
+    pairs = ls_pairs(evals, ["top1", "top5", metric], keep_unpaired=True)
+    pairs = pairs.rename(columns=lambda c: c.replace(metric, "stability", 1))
+    pairs = pairs.rename(columns={"stability_gain": "difference"})
+    nets = list(zip(pairs.arch, pairs.recipe, strict=True))
+    pairs.insert(1, "network", [network_name(a, r) for a, r in nets])
     paper = reference(table).set_index("network")
-    rows = []
-    for (dataset, arch, recipe), group in stats.groupby(KEYS[:3], sort=False):
-        plain = group[group.alpha == 0]
-        smoothed = group[group.alpha > 0]
-        base = plain.iloc[0] if len(plain) else None
-        for _, ls in smoothed.iterrows() if len(smoothed) else [(None, None)]:
-            row = {
-                "dataset": dataset,
-                "network": network_name(arch, recipe),
-                "arch": arch,
-                "recipe": recipe,
-                "alpha": None if ls is None else ls.alpha,
-            }
-            for tag, r in (("no_ls", base), ("ls", ls)):
-                for col in ("top1", "top5", metric):
-                    name = "stability" if col == metric else col
-                    row[f"{name}_{tag}"] = None if r is None else r[col]
-                    row[f"{name}_{tag}_std"] = None if r is None else r[f"{col}_std"]
-                row[f"n_{tag}"] = 0 if r is None else int(r["n"])
-            row["difference"] = _diff(row["stability_ls"], row["stability_no_ls"])
-            ref_name = paper_row_name(arch, recipe)
-            ref = paper.loc[ref_name] if ref_name in paper.index else None
-            for col in (
-                "top1_no_ls",
-                "top5_no_ls",
-                "stability_no_ls",
-                "top1_ls",
-                "top5_ls",
-                "stability_ls",
-            ):
-                row[f"paper_{col}"] = None if ref is None else ref[col]
-            row["paper_difference"] = _diff(row["paper_stability_ls"], row["paper_stability_no_ls"])
-            rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def _diff(a, b):
-    return None if a is None or b is None or pd.isna(a) or pd.isna(b) else a - b
+    names = [paper_row_name(a, r) for a, r in nets]
+    ref = paper.reindex(names).reset_index(drop=True)  # rows the paper lacks stay empty
+    for side in ("no_ls", "ls"):
+        for col in ("top1", "top5", "stability"):
+            pairs[f"paper_{col}_{side}"] = ref[f"{col}_{side}"]
+    pairs["paper_difference"] = pairs.paper_stability_ls - pairs.paper_stability_no_ls
+    return pairs
 
 
 def _acc(row, tag, prefix=""):
