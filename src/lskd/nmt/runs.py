@@ -74,9 +74,14 @@ def _device_args(train: dict) -> list[str]:
     return ["--fp16"] if train.get("fp16") else []
 
 
+# Longest output, a * source length + b, in validation and test decoding: fairseq's IWSLT14 example
+# values. Without a cap an undertrained model repeats words up to 200 tokens, slow and meaningless.
+MAX_LEN_A, MAX_LEN_B = 1.2, 10
+
+
 def train_command(data_bin: str, save_dir: str, model: dict, train: dict, seed: int) -> list[str]:
     """fairseq-train for one run (without its criterion), per the paper and Tan et al."""
-    beam = json.dumps({"beam": train["beam"], "max_len_a": 1.2, "max_len_b": 10})
+    beam = json.dumps({"beam": train["beam"], "max_len_a": MAX_LEN_A, "max_len_b": MAX_LEN_B})
     return [
         "fairseq-train", data_bin, *_model_args(model), *_device_args(train),
         "--optimizer", "adam", "--adam-betas", "(0.9, 0.98)", "--clip-norm", "0.0",
@@ -169,15 +174,16 @@ _BLEU_LINE = re.compile(r"Generate (\w+) with beam=(\d+): BLEU4? = ([\d.]+)")
 
 
 def test_bleu(data_bin: str, model: str, out: str, beam: int, threads: int | None = None) -> dict:
-    """fairseq-generate on the test split with beam search: tokenised BLEU of the BPE-merged
-    output, as fairseq reports IWSLT14 results."""
+    """fairseq-generate on the test split with beam search, outputs capped as in validation:
+    tokenised BLEU of the BPE-merged output, as fairseq reports IWSLT14 results."""
     load_teacher(model, data=data_bin)  # one clear line for a file fairseq cannot use
     out_path = Path(out)
     log = out_path.with_suffix(".generate.txt")
     if log.exists():
         log.unlink()  # generation is not resumable: keep only this run's output
     cmd = ["fairseq-generate", data_bin, "--path", model, "--gen-subset", "test",
-           "--beam", str(beam), "--remove-bpe", "--batch-size", "128"]  # fmt: skip
+           "--beam", str(beam), "--remove-bpe", "--batch-size", "128",
+           "--max-len-a", str(MAX_LEN_A), "--max-len-b", str(MAX_LEN_B)]  # fmt: skip
     cmd += ["--cpu"] if not torch.cuda.is_available() else []
     run(cmd, log, threads)
     found = _BLEU_LINE.findall(log.read_text(encoding="utf-8"))
