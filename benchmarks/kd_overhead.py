@@ -13,8 +13,9 @@ from pathlib import Path
 
 import torch
 
+from fmnist_subset import DEBIAN_ROOT, curate_subset
 from lskd import teacher_cache
-from lskd.data.manifest import curate, load_split
+from lskd.data.manifest import load_split
 from lskd.train import Distillation, Recipe, load_model, train
 
 
@@ -31,7 +32,7 @@ def main():
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--fp32", action="store_true", help="no bf16 autocast")
-    p.add_argument("--root", default="/usr/share/datasets/fashion-mnist")
+    p.add_argument("--root", default=DEBIAN_ROOT)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     bf16 = not args.fp32
@@ -39,15 +40,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         data = tmp / "data"
-        curate(
-            {
-                "kind": "fashion_mnist",
-                "root": args.root,
-                "train_per_class": args.per_class,
-                "val_per_class": 50,
-            },
-            data,
-        )
+        curate_subset(args.root, args.per_class, data)
         train(
             data,
             tmp / "teacher",

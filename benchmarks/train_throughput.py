@@ -17,7 +17,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from lskd.data.manifest import curate, load_split
+from fmnist_subset import DEBIAN_ROOT, curate_subset
+from lskd.data.manifest import load_split
 from lskd.models import build_model
 from lskd.train import Recipe, train
 
@@ -57,20 +58,12 @@ def main():
     p.add_argument("--per-class", type=int, default=256, help="training images per class")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--root", default="/usr/share/datasets/fashion-mnist")
+    p.add_argument("--root", default=DEBIAN_ROOT)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
-        curate(
-            {
-                "kind": "fashion_mnist",
-                "root": args.root,
-                "train_per_class": args.per_class,
-                "val_per_class": 50,
-            },
-            data,
-        )
+        curate_subset(args.root, args.per_class, data)
         rows = []
         for bf16 in (False, True):
             ref = reference_loop(data, args.arch, args.batch_size, bf16)
