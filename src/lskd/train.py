@@ -267,11 +267,9 @@ def train(
             for batch, (x, y, idx) in enumerate(progress, start=first):
                 size = len(order[batch * recipe.batch_size : (batch + 1) * recipe.batch_size])
                 weight = world.local_weight(len(y), size)  # this rank's share of the batch
-                loss, n = _step(
-                    trained, opt, x, y, idx, k, alpha, recipe, gen, bf16, distill, weight
-                )
-                total += loss * n
-                seen += n
+                loss = _step(trained, opt, x, y, idx, k, alpha, recipe, gen, bf16, distill, weight)
+                total += loss * len(y)
+                seen += len(y)
                 if world.any(preemption.requested):
                     all_total, all_seen = world.sum(total, seen)
                     save(
@@ -343,9 +341,9 @@ def train(
     return final
 
 
-def _step(model, opt, x, y, idx, k, alpha, recipe, gen, bf16, distill, weight: float):
+def _step(model, opt, x, y, idx, k, alpha, recipe, gen, bf16, distill, weight: float) -> float:
     """One optimisation step on a batch (this rank's slice of it, in a data-parallel run, whose
-    mean loss ``weight`` rescales); returns the batch's mean loss and size. A rank mixes CutMix
+    mean loss ``weight`` rescales); returns the batch's mean loss. A rank mixes CutMix
     boxes within its own slice, as torchvision's reference scripts do."""
     x, y = x.to(DEVICE, non_blocking=True), y.to(DEVICE, non_blocking=True)
     if distill is None:
@@ -362,7 +360,7 @@ def _step(model, opt, x, y, idx, k, alpha, recipe, gen, bf16, distill, weight: f
     opt.zero_grad(set_to_none=True)
     (loss * weight).backward()
     opt.step()
-    return loss.item(), len(y)
+    return loss.item()
 
 
 def load_pretrained(model: torch.nn.Module, path: str | Path) -> list[str]:

@@ -7,6 +7,7 @@ when the workflow is parsed, before any job starts, and stop with one line namin
 
 import json
 import re
+from pathlib import Path
 
 from jsonschema import ValidationError
 from snakemake.exceptions import WorkflowError
@@ -64,8 +65,6 @@ class ConfigError(Exception):
 
 
 def _check_nmt_corpus(spec: dict) -> None:
-    from pathlib import Path
-
     if not Path(spec["path"]).exists():
         how = (
             "apt-get install trans-de-en"

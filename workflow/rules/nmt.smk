@@ -1,8 +1,8 @@
 # German-English NMT (Section 5, Figure 7): fairseq transformer teachers with and without label
 # smoothing, then a word-level KD student of each (the --user-dir criterion word_kd).
+from lskd.nmt import LANGS, SPLITS
+
 NMT = lw.NMT_DIR
-SPLITS = ["train", "valid", "test"]
-LANGS = ["de", "en"]
 
 
 rule nmt_prepare:

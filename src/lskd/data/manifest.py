@@ -92,7 +92,7 @@ def curate(spec: dict, out_dir: str | Path) -> None:
     in_memory = spec["kind"] == "fashion_mnist"  # small: keep its decoded pixels for every job
     if not in_memory and len(train) > 1000:  # image files: pixel statistics from a sample
         train = train.sample(1000, random_state=spec.get("seed", 0))
-    pixels = _load_rows(info, train)[0][:].float() / 255.0
+    pixels = _load_rows(info, train)[0][:].float() / 255.0  # [:] decodes ImageFiles
     info["mean"] = pixels.mean(dim=(0, 2, 3)).tolist()
     info["std"] = pixels.std(dim=(0, 2, 3)).tolist()
     info["counts"] = manifest.groupby("split").size().to_dict()

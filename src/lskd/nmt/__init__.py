@@ -5,3 +5,6 @@ from pathlib import Path
 
 # fairseq imports this folder by name when given --user-dir; it registers the word_kd criterion.
 USER_DIR = str(Path(__file__).parent / "fairseq_plugin")
+
+LANGS = ("de", "en")  # source, target
+SPLITS = ("train", "valid", "test")

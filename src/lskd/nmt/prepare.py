@@ -12,8 +12,8 @@ from subword_nmt.apply_bpe import BPE
 from subword_nmt.learn_bpe import learn_bpe
 
 from lskd.data.errors import DataError
+from lskd.nmt import LANGS, SPLITS
 
-LANGS = ("de", "en")
 VALID_EVERY = 23  # prepare-iwslt14.sh: awk '{if (NR%23 == 0) print $0;}'
 
 
@@ -69,9 +69,6 @@ def load_codes(path: str) -> BPE:
             )
     with open(path, encoding="utf-8") as codes:
         return BPE(codes)
-
-
-SPLITS = ("train", "valid", "test")
 
 
 def prepare(spec: dict, merges: int, out_dir: str) -> dict:

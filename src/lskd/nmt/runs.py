@@ -16,8 +16,8 @@ import pandas as pd
 import torch
 
 from lskd.data.errors import CommandFailed, DataError
-from lskd.nmt import USER_DIR
-from lskd.nmt.prepare import LANGS, apply_codes
+from lskd.nmt import LANGS, SPLITS, USER_DIR
+from lskd.nmt.prepare import apply_codes
 from lskd.nmt.teacher import load_teacher
 
 
@@ -48,7 +48,7 @@ def binarize(codes: str, tok_dir: str, out: str, workers: int = 1) -> None:
     bpe_dir = Path(out) / "bpe"
     apply_codes(codes, tok_dir, str(bpe_dir))
     cmd = ["fairseq-preprocess", "--source-lang", LANGS[0], "--target-lang", LANGS[1]]
-    for split in ("train", "valid", "test"):
+    for split in SPLITS:
         cmd += [f"--{split}pref", str(bpe_dir / split)]
     run(cmd + ["--destdir", out, "--workers", str(workers)], Path(out) / "preprocess.log")
 
@@ -68,10 +68,10 @@ def _model_args(model: dict) -> list[str]:
     return args
 
 
-def _device_args(train: dict) -> list[str]:
+def _device_args(fp16: bool = False) -> list[str]:
     if not torch.cuda.is_available():
         return ["--cpu"]
-    return ["--fp16"] if train.get("fp16") else []
+    return ["--fp16"] if fp16 else []
 
 
 # Longest output, a * source length + b, in validation and test decoding: fairseq's IWSLT14 example
@@ -83,7 +83,7 @@ def train_command(data_bin: str, save_dir: str, model: dict, train: dict, seed: 
     """fairseq-train for one run (without its criterion), per the paper and Tan et al."""
     beam = json.dumps({"beam": train["beam"], "max_len_a": MAX_LEN_A, "max_len_b": MAX_LEN_B})
     return [
-        "fairseq-train", data_bin, *_model_args(model), *_device_args(train),
+        "fairseq-train", data_bin, *_model_args(model), *_device_args(train.get("fp16", False)),
         "--optimizer", "adam", "--adam-betas", "(0.9, 0.98)", "--clip-norm", "0.0",
         "--lr", str(train["lr"]), "--lr-scheduler", "inverse_sqrt",
         "--warmup-updates", str(train["warmup_updates"]),
@@ -183,8 +183,8 @@ def test_bleu(data_bin: str, model: str, out: str, beam: int, threads: int | Non
         log.unlink()  # generation is not resumable: keep only this run's output
     cmd = ["fairseq-generate", data_bin, "--path", model, "--gen-subset", "test",
            "--beam", str(beam), "--remove-bpe", "--batch-size", "128",
-           "--max-len-a", str(MAX_LEN_A), "--max-len-b", str(MAX_LEN_B)]  # fmt: skip
-    cmd += ["--cpu"] if not torch.cuda.is_available() else []
+           "--max-len-a", str(MAX_LEN_A), "--max-len-b", str(MAX_LEN_B),
+           *_device_args()]  # fmt: skip
     run(cmd, log, threads)
     found = _BLEU_LINE.findall(log.read_text(encoding="utf-8"))
     if not found:

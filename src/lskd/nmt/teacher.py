@@ -122,6 +122,8 @@ def export(
     teacher_path: str, data_bin: str, out: str, k: int, temperature: float, max_tokens: int = 4096
 ) -> None:
     """Top-k soft labels of the teacher on every training sentence, to ``out``."""
+    from fairseq.utils import move_to_cuda
+
     teacher, task = load_teacher(teacher_path, data=data_bin)
     if torch.cuda.is_available():
         teacher.cuda()
@@ -135,10 +137,7 @@ def export(
     rows: dict[int, tuple] = {}
     for sample in batches:
         if torch.cuda.is_available():
-            sample = {k_: v.cuda() if torch.is_tensor(v) else v for k_, v in sample.items()}
-            sample["net_input"] = {
-                k_: v.cuda() if torch.is_tensor(v) else v for k_, v in sample["net_input"].items()
-            }
+            sample = move_to_cuda(sample)
         index, prob = teacher_topk(teacher, sample, k, temperature)
         mask = sample["target"].ne(pad)
         for row, sid in enumerate(sample["id"].tolist()):

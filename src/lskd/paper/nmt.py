@@ -16,19 +16,18 @@ COLORS = {False: "tab:blue", True: "tab:red"}
 
 
 def _runs(final_paths) -> pd.DataFrame:
+    """One row per run (final.json) with its test BLEU (test.json beside it)."""
     runs = read_jsons(final_paths)
-    runs["test_bleu"] = [
-        read_jsons([Path(p).parent / "test.json"]).test_bleu[0] for p in final_paths
-    ]
+    runs["test_bleu"] = read_jsons(Path(p).parent / "test.json" for p in final_paths).test_bleu
     runs["ls"] = runs.teacher_alpha > 0
     return runs
 
 
 def fig7(final_paths, stem) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
+    finals = read_jsons(final_paths)
     for ax, role in zip(axes, ("teacher", "student"), strict=True):
-        for path in final_paths:
-            final = read_jsons([path]).iloc[0]
+        for path, final in zip(final_paths, finals.itertuples(), strict=True):
             if final.role != role:
                 continue
             curve = pd.read_csv(Path(path).parent / "curve.csv")
@@ -48,10 +47,17 @@ def fig7(final_paths, stem) -> None:
     save_figure(fig, stem)
 
 
+COLUMNS = {
+    "best_valid_bleu": "Best valid BLEU",
+    "valid_ppl_at_best": "Valid ppl (best epoch)",
+    "last_valid_ppl": "Valid ppl (last epoch)",
+    "test_bleu": "Test BLEU",
+}
+
+
 def table(final_paths, stem) -> None:
     runs = _runs(final_paths)
-    values = ["best_valid_bleu", "valid_ppl_at_best", "last_valid_ppl", "test_bleu"]
-    rows = seed_stats(runs, ["role", "ls", "teacher_alpha", "name"], values)
+    rows = seed_stats(runs, ["role", "ls", "teacher_alpha", "name"], list(COLUMNS))
     rows = rows.sort_values(["role", "ls"], ascending=[False, True])
     shown = pd.DataFrame(
         {
@@ -64,12 +70,7 @@ def table(final_paths, stem) -> None:
                     fmt(m, s, n)
                     for m, s, n in zip(rows[col], rows[f"{col}_std"], rows.n, strict=True)
                 ]
-                for col, title in [
-                    ("best_valid_bleu", "Best valid BLEU"),
-                    ("valid_ppl_at_best", "Valid ppl (best epoch)"),
-                    ("last_valid_ppl", "Valid ppl (last epoch)"),
-                    ("test_bleu", "Test BLEU"),
-                ]
+                for col, title in COLUMNS.items()
             },
         }
     )
