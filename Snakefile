@@ -15,6 +15,7 @@ if not workflow.overwrite_configfiles:
     configfile: os.path.join(workflow.basedir, "config.yaml")
 
 
+lw.refuse_duplicate_keys(workflow.configfiles)
 lw.validate_schema(
     config, os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml")
 )
@@ -23,6 +24,7 @@ lw.check(config)
 
 wildcard_constraints:
     dataset=lw.dataset_pattern(config),
+    seed=r"\d+",
 
 
 include: "workflow/rules/data.smk"

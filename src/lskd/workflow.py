@@ -1,19 +1,26 @@
 """What the Snakefile needs from the config: semantic checks and target lists.
 
-The JSON schema (workflow/schemas/config.schema.yaml) checks keys, types and ranges; ``check``
-adds what a schema cannot: references between entries and that dataset files exist. Both run
-when the workflow is parsed, before any job starts, and stop with one line naming the key.
+``refuse_duplicate_keys`` reads the config files again (Snakemake keeps the last of two equal
+keys); the JSON schema (workflow/schemas/config.schema.yaml) checks keys, types, ranges and
+names; ``check`` adds what a schema cannot: finite numbers, references between entries, that
+dataset files exist, and the class subsets, long tails and Figure 1 classes against the data
+where it is known before curation. All run when the workflow is parsed, before any job starts,
+and stop with one line naming the file or key.
 """
 
 import json
+import math
 import re
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+import yaml
 from jsonschema import ValidationError
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from lskd.data import fashion_mnist, official
+from lskd.data import fashion_mnist, official, subsets
 from lskd.data.errors import DataError
 
 TABLES = [
@@ -81,6 +88,48 @@ def _check_data_root(spec: dict) -> None:
         official.require_dir(spec["root"], spec["kind"])
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """yaml.safe_load that refuses a key given twice in one mapping."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # '<<: *base' may be overridden
+                continue
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise ConfigError(
+                    f"line {line}: key {key!r} is given twice (also line {seen[key]}), so the "
+                    "later one would silently replace the first; keep one"
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep)
+
+
+def _unique_json_keys(pairs: list) -> dict:
+    keys = [key for key, _ in pairs]
+    for key in keys:
+        if keys.count(key) > 1:
+            raise ConfigError(f"key {key!r} is given twice; keep one")
+    return dict(pairs)
+
+
+def refuse_duplicate_keys(paths) -> None:
+    """Snakemake reads a config file keeping the last of two equal keys (a second teacher of the
+    same name silently replaces the first): read ``paths`` (``workflow.configfiles``) again and
+    stop at such a key."""
+    for path in paths:
+        text = Path(path).read_text(encoding="utf-8")
+        try:
+            try:  # JSON first, then YAML, as Snakemake reads them
+                json.loads(text, object_pairs_hook=_unique_json_keys)
+            except ValueError:
+                yaml.load(text, Loader=_UniqueKeyLoader)
+        except ConfigError as err:
+            raise ConfigError(f"{path}: {err}") from None
+
+
 def validate_schema(config: dict, schema_path: str) -> None:
     """snakemake's ``validate`` (which also fills in defaults), its error cut to one line."""
     try:
@@ -90,9 +139,23 @@ def validate_schema(config: dict, schema_path: str) -> None:
         if not isinstance(cause, ValidationError):
             raise
         key = ".".join(str(p) for p in cause.absolute_path) or "(top level)"
+        message = cause.message
+        if cause.validator == "pattern" and "description" in cause.schema:  # a name
+            message = f"{cause.instance!r}: {' '.join(cause.schema['description'].split())}"
         raise ConfigError(
-            f"config key {key}: {cause.message} (allowed keys and values: {schema_path})"
+            f"config key {key}: {message} (allowed keys and values: {schema_path})"
         ) from None
+
+
+def _check_finite(node, key: str = "") -> None:
+    """YAML's .inf and .nan are numbers to the schema, and every range check passes NaN."""
+    if isinstance(node, float) and not math.isfinite(node):
+        raise ConfigError(f"config key {key}: {node} is not a finite number; give one")
+    items = node.items() if isinstance(node, dict) else []
+    for name, value in items:
+        _check_finite(value, f"{key}.{name}" if key else str(name))
+    for i, value in enumerate(node if isinstance(node, list) else []):
+        _check_finite(value, f"{key}[{i}]")
 
 
 def _must_name(config: dict, where: str, value: str, section: str) -> None:
@@ -110,7 +173,96 @@ def dataset_pattern(config: dict) -> str:
     return "|".join(re.escape(name) for name in config["datasets"])
 
 
+# Dataset keys that cut the source data (class subset, long tail) or only describe it.
+_CUT_KEYS = {"classes", "long_tail", "seed", "property"}
+
+
+def _uncut(spec: dict) -> dict:
+    return {key: value for key, value in spec.items() if key not in _CUT_KEYS}
+
+
+def _source(config: dict, name: str):
+    """Class names and a function giving the training rows (label, split) of dataset ``name``
+    before its class subset and long tail, and where they come from, when known without
+    curating it: Fashion-MNIST from its files; other kinds from results/data/<d>/ of a dataset
+    ``d`` with the same source and no cut (``name`` itself when it has none), once curated.
+    None when not known: curation checks then."""
+    spec = config["datasets"][name]
+    if spec["kind"] == "fashion_mnist":
+
+        def fmnist_rows():
+            counts = np.bincount(fashion_mnist.load(spec["root"], "train")[1])
+            if spec.get("train_per_class") is not None:  # as curation samples
+                counts = np.minimum(counts, spec["train_per_class"])
+            return pd.DataFrame({"label": np.repeat(np.arange(len(counts)), counts)})
+
+        return list(fashion_mnist.CLASS_NAMES), fmnist_rows, f"Fashion-MNIST in {spec['root']}"
+    for other, other_spec in config["datasets"].items():
+        if any(other_spec.get(k) for k in ("classes", "long_tail")):
+            continue
+        if _uncut(other_spec) != _uncut(spec):
+            continue
+        folder = Path("results/data") / other
+        try:
+            info = json.loads((folder / "dataset.json").read_text())
+        except (OSError, ValueError):
+            continue
+        if (info.get("kind"), info.get("root")) != (spec["kind"], str(spec["root"])):
+            continue
+
+        def curated_rows(folder=folder):
+            rows = pd.read_csv(folder / "manifest.csv", usecols=["label", "split"])
+            return rows[rows.split == "train"]
+
+        where = f"as curated in {folder}/: delete it if its config changed since"
+        return list(info["classes"]), curated_rows, where
+    return None
+
+
+def _cut_classes(config: dict, name: str) -> list[str] | None:
+    """The class names of dataset ``name`` after its class subset, with the subset and the long
+    tail checked against the source data where it is known (``_source``); None where not."""
+    spec = config["datasets"][name]
+    source = _source(config, name)
+    if source is None:
+        return None
+    classes, rows_of, where = source
+    tail = spec.get("long_tail")
+    try:
+        rows = rows_of() if tail else pd.DataFrame({"label": []})
+    except (DataError, OSError, ValueError) as err:
+        raise ConfigError(f"datasets.{name}: {err}") from None
+    rows = rows.assign(split="train")
+    key = "classes"
+    try:
+        if spec.get("classes"):
+            rows, classes = subsets.class_subset(rows, classes, spec["classes"], spec["seed"])
+        if tail:
+            key = "long_tail"
+            sizes = tail["head"], tail["tail"], tail["alpha"]
+            subsets.long_tail(rows, len(classes), *sizes, spec["seed"], tail.get("val_per_class"))
+    except (DataError, ValueError) as err:
+        message = str(err).removeprefix(f"{key}: ")  # the curation message may name the key
+        raise ConfigError(f"datasets.{name}.{key}: {message} ({where})") from None
+    return classes
+
+
+def _check_fig1_classes(config: dict, classes_of: dict) -> None:
+    fig1 = config["figures"]["fig1"]
+    for key in ("without_ls", "with_ls"):
+        dataset = dataset_of(config, fig1[key])
+        classes = classes_of[dataset]
+        unknown = [c for c in fig1["classes"] if classes is not None and c not in classes]
+        if unknown:
+            shown = ", ".join(classes[:20]) + (", ..." if len(classes) > 20 else "")
+            raise ConfigError(
+                f"figures.fig1.classes: {unknown} are not classes of dataset {dataset} "
+                f"({shown}); use its names"
+            )
+
+
 def check(config: dict) -> None:
+    _check_finite(config)
     for name, spec in config["datasets"].items():
         if name in RESERVED:
             raise ConfigError(f"datasets.{name}: the name is taken by results/{name}/; rename it")
@@ -118,6 +270,7 @@ def check(config: dict) -> None:
             _check_data_root(spec)
         except DataError as err:
             raise ConfigError(f"datasets.{name}.root: {err}") from None
+    classes_of = {name: _cut_classes(config, name) for name in config["datasets"]}
     for name, teacher in config["teachers"].items():
         _must_name(config, f"teachers.{name}.dataset", teacher["dataset"], "datasets")
         _must_name(config, f"teachers.{name}.recipe", teacher["recipe"], "recipes")
@@ -136,6 +289,7 @@ def check(config: dict) -> None:
     for fig in ("fig1", "fig4"):
         for key in ("without_ls", "with_ls"):
             _must_name(config, f"figures.{fig}.{key}", config["figures"][fig][key], "teachers")
+    _check_fig1_classes(config, classes_of)
 
 
 def dataset_of(config: dict, name: str, kind: str = "teachers") -> str:

@@ -31,11 +31,11 @@ rule bnn_step1:
         out=lambda wc, output: os.path.dirname(output.model),
         bf16="--bf16" if config["bf16"] else "",
     shell:
-        "{params.launch} train-student --data results/data/{wildcards.dataset} --out {params.out}"
+        "{params.launch} train-student --data results/data/{wildcards.dataset:q} --out {params.out:q}"
         " --arch reactnet_resnet18_step1 --stem {params.stem}"
-        " --teacher-model {input.teacher_model} --teacher-final {input.teacher_final}"
+        " --teacher-model {input.teacher_model:q} --teacher-final {input.teacher_final:q}"
         " --recipe {params.recipe:q} --seed {wildcards.seed} --meta {params.meta:q}"
-        " {params.bf16} --threads {threads} > {log} 2>&1"
+        " {params.bf16} --threads {threads} > {log:q} 2>&1"
 
 
 rule bnn_step2:
@@ -67,11 +67,11 @@ rule bnn_step2:
         out=lambda wc, output: os.path.dirname(output.model),
         bf16="--bf16" if config["bf16"] else "",
     shell:
-        "{params.launch} train-student --data results/data/{wildcards.dataset} --out {params.out}"
-        " --arch reactnet_resnet18 --stem {params.stem} --init-from {input.step1}"
-        " --teacher-model {input.teacher_model} --teacher-final {input.teacher_final}"
+        "{params.launch} train-student --data results/data/{wildcards.dataset:q} --out {params.out:q}"
+        " --arch reactnet_resnet18 --stem {params.stem} --init-from {input.step1:q}"
+        " --teacher-model {input.teacher_model:q} --teacher-final {input.teacher_final:q}"
         " --recipe {params.recipe:q} --seed {wildcards.seed} --meta {params.meta:q}"
-        " {params.bf16} --threads {threads} > {log} 2>&1"
+        " {params.bf16} --threads {threads} > {log:q} 2>&1"
 
 
 rule bnn_paper:
@@ -94,5 +94,5 @@ rule bnn_paper:
     conda:
         "../../envs/lskd.yaml"
     shell:
-        "lskd bnn-paper --finals {input} --figure results/figures/fig6"
-        " --table results/tables/bnn > {log} 2>&1"
+        "lskd bnn-paper --finals {input:q} --figure results/figures/fig6"
+        " --table results/tables/bnn > {log:q} 2>&1"

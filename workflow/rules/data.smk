@@ -10,4 +10,4 @@ rule curate:
     params:
         spec=lambda wc: json.dumps(config["datasets"][wc.dataset], sort_keys=True),
     shell:
-        "lskd curate --spec {params.spec:q} --out results/data/{wildcards.dataset} > {log} 2>&1"
+        "lskd curate --spec {params.spec:q} --out results/data/{wildcards.dataset:q} > {log:q} 2>&1"

@@ -17,10 +17,10 @@ rule evaluate_teacher:
     params:
         bf16="--bf16" if config["bf16"] else "",
     shell:
-        "lskd evaluate --model {input.model} --final {input.final}"
-        " --data results/data/{wildcards.dataset}"
-        " --out results/{wildcards.dataset}/teachers/{wildcards.teacher}/seed{wildcards.seed}/eval"
-        " {params.bf16} --threads {threads} > {log} 2>&1"
+        "lskd evaluate --model {input.model:q} --final {input.final:q}"
+        " --data results/data/{wildcards.dataset:q}"
+        " --out results/{wildcards.dataset:q}/teachers/{wildcards.teacher:q}/seed{wildcards.seed}/eval"
+        " {params.bf16} --threads {threads} > {log:q} 2>&1"
 
 
 rule penultimate_features:
@@ -38,10 +38,10 @@ rule penultimate_features:
     resources:
         **lw.resources(config, "evaluate"),
     params:
-        classes=" ".join(f"'{c}'" for c in config["figures"]["fig1"]["classes"]),
+        classes=config["figures"]["fig1"]["classes"],
         per_class=config["figures"]["fig1"]["per_class"],
         bf16="--bf16" if config["bf16"] else "",
     shell:
-        "lskd features --model {input.model} --data results/data/{wildcards.dataset}"
-        " --classes {params.classes} --per-class {params.per_class} --out {output}"
-        " {params.bf16} --threads {threads} > {log} 2>&1"
+        "lskd features --model {input.model:q} --data results/data/{wildcards.dataset:q}"
+        " --classes {params.classes:q} --per-class {params.per_class} --out {output:q}"
+        " {params.bf16} --threads {threads} > {log:q} 2>&1"

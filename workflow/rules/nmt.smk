@@ -21,7 +21,7 @@ rule nmt_prepare:
         out=lambda wc, output: os.path.dirname(output.codes),
     shell:
         "lskd nmt-prepare --spec {params.spec:q} --merges {params.merges}"
-        " --out {params.out} > {log} 2>&1"
+        " --out {params.out:q} > {log:q} 2>&1"
 
 
 rule nmt_binarize:
@@ -39,8 +39,8 @@ rule nmt_binarize:
     params:
         tok=lambda wc, input: os.path.dirname(input.codes),
     shell:
-        "lskd nmt-binarize --codes {input.codes} --tok {params.tok} --out {output}"
-        " --threads {threads} > {log} 2>&1"
+        "lskd nmt-binarize --codes {input.codes:q} --tok {params.tok:q} --out {output:q}"
+        " --threads {threads} > {log:q} 2>&1"
 
 
 rule nmt_teacher:
@@ -65,9 +65,9 @@ rule nmt_teacher:
         meta=lambda wc: lw.nmt_meta(config, "teacher", wc.teacher, int(wc.seed)),
         out=lambda wc, output: os.path.dirname(output.model),
     shell:
-        "lskd nmt-train --data-bin {input.data_bin} --out {params.out}"
+        "lskd nmt-train --data-bin {input.data_bin:q} --out {params.out:q}"
         " --model {params.model:q} --train {params.train:q} --alpha {params.alpha}"
-        " --seed {wildcards.seed} --meta {params.meta:q} --threads {threads} > {log} 2>&1"
+        " --seed {wildcards.seed} --meta {params.meta:q} --threads {threads} > {log:q} 2>&1"
 
 
 rule nmt_export_topk:
@@ -88,9 +88,9 @@ rule nmt_export_topk:
         k=config["nmt"]["kd"]["topk"],
         temperature=config["nmt"]["kd"]["temperature"],
     shell:
-        "lskd nmt-export-topk --teacher {input.teacher} --data-bin {input.data_bin}"
-        " --k {params.k} --temperature {params.temperature} --out {output}"
-        " --threads {threads} > {log} 2>&1"
+        "lskd nmt-export-topk --teacher {input.teacher:q} --data-bin {input.data_bin:q}"
+        " --k {params.k} --temperature {params.temperature} --out {output:q}"
+        " --threads {threads} > {log:q} 2>&1"
 
 
 rule nmt_student:
@@ -114,17 +114,17 @@ rule nmt_student:
         kd=json.dumps(config["nmt"]["kd"], sort_keys=True),
         alpha=config["nmt"]["kd"]["label_smoothing"],
         source=lambda wc, input: (
-            f"--topk-file {input.topk}"
+            ["--topk-file", input.topk]
             if "topk" in input.keys()
-            else f"--teacher {input.teacher}"
+            else ["--teacher", input.teacher]
         ),
         meta=lambda wc: lw.nmt_meta(config, "student", wc.teacher, int(wc.seed)),
         out=lambda wc, output: os.path.dirname(output.model),
     shell:
-        "lskd nmt-train --data-bin {input.data_bin} --out {params.out}"
+        "lskd nmt-train --data-bin {input.data_bin:q} --out {params.out:q}"
         " --model {params.model:q} --train {params.train:q} --alpha {params.alpha}"
-        " --kd {params.kd:q} {params.source} --seed {wildcards.seed} --meta {params.meta:q}"
-        " --threads {threads} > {log} 2>&1"
+        " --kd {params.kd:q} {params.source:q} --seed {wildcards.seed} --meta {params.meta:q}"
+        " --threads {threads} > {log:q} 2>&1"
 
 
 rule nmt_test:
@@ -146,8 +146,8 @@ rule nmt_test:
     params:
         beam=config["nmt"]["train"]["beam"],
     shell:
-        "lskd nmt-test --data-bin {input.data_bin} --model {input.model} --beam {params.beam}"
-        " --out {output} --threads {threads} > {log} 2>&1"
+        "lskd nmt-test --data-bin {input.data_bin:q} --model {input.model:q} --beam {params.beam}"
+        " --out {output:q} --threads {threads} > {log:q} 2>&1"
 
 
 rule nmt_paper:
@@ -171,5 +171,5 @@ rule nmt_paper:
     conda:
         "../../envs/lskd.yaml"
     shell:
-        "lskd nmt-paper --finals {input.finals} --figure results/figures/fig7"
-        " --table results/tables/nmt > {log} 2>&1"
+        "lskd nmt-paper --finals {input.finals:q} --figure results/figures/fig7"
+        " --table results/tables/nmt > {log:q} 2>&1"

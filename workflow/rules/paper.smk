@@ -15,8 +15,8 @@ rule stability_table:
     conda:
         "../../envs/lskd.yaml"
     shell:
-        "lskd stability-table --table {wildcards.table} --evals {input}"
-        " --out results/tables/{wildcards.table} > {log} 2>&1"
+        "lskd stability-table --table {wildcards.table:q} --evals {input:q}"
+        " --out results/tables/{wildcards.table:q} > {log:q} 2>&1"
 
 
 rule fig4:
@@ -42,8 +42,8 @@ rule fig4:
             p.replace("eval.json", "class_mean_probs.csv") for p in input.with_ls
         ],
     shell:
-        "lskd fig4 --without-ls {params.without_ls} --with-ls {params.with_ls}"
-        " --out results/figures/fig4 > {log} 2>&1"
+        "lskd fig4 --without-ls {params.without_ls:q} --with-ls {params.with_ls:q}"
+        " --out results/figures/fig4 > {log:q} 2>&1"
 
 
 rule kd_table:
@@ -63,8 +63,8 @@ rule kd_table:
     conda:
         "../../envs/lskd.yaml"
     shell:
-        "lskd kd-table --table {wildcards.table} --finals {input}"
-        " --out results/tables/{wildcards.table} > {log} 2>&1"
+        "lskd kd-table --table {wildcards.table:q} --finals {input:q}"
+        " --out results/tables/{wildcards.table:q} > {log:q} 2>&1"
 
 
 rule kd_figure:
@@ -84,8 +84,8 @@ rule kd_figure:
     conda:
         "../../envs/lskd.yaml"
     shell:
-        "lskd kd-figure --figure {wildcards.figure} --finals {input}"
-        " --out results/figures/{wildcards.figure} > {log} 2>&1"
+        "lskd kd-figure --figure {wildcards.figure:q} --finals {input:q}"
+        " --out results/figures/{wildcards.figure:q} > {log:q} 2>&1"
 
 
 rule fig1:
@@ -105,8 +105,8 @@ rule fig1:
     conda:
         "../../envs/lskd.yaml"
     shell:
-        "lskd figure --figure fig1 --without-ls {input.without_ls} --with-ls {input.with_ls}"
-        " --distances {output.distances} --out results/figures/fig1 > {log} 2>&1"
+        "lskd figure --figure fig1 --without-ls {input.without_ls:q} --with-ls {input.with_ls:q}"
+        " --distances {output.distances:q} --out results/figures/fig1 > {log:q} 2>&1"
 
 
 rule drawn_figure:
@@ -124,8 +124,8 @@ rule drawn_figure:
     conda:
         "../../envs/lskd.yaml"
     shell:
-        "lskd figure --figure {wildcards.figure} --out results/figures/{wildcards.figure}"
-        " > {log} 2>&1"
+        "lskd figure --figure {wildcards.figure:q} --out results/figures/{wildcards.figure:q}"
+        " > {log:q} 2>&1"
 
 
 rule claims:
@@ -143,8 +143,8 @@ rule claims:
     conda:
         "../../envs/lskd.yaml"
     shell:
-        "lskd claims --table1 {input.table1} --table3 {input.table3} --table4 {input.table4}"
-        " --nmt {input.nmt} --finals {input.finals} --out {output} > {log} 2>&1"
+        "lskd claims --table1 {input.table1:q} --table3 {input.table3:q} --table4 {input.table4:q}"
+        " --nmt {input.nmt:q} --finals {input.finals:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule dataset_table:
@@ -171,9 +171,9 @@ rule dataset_table:
     params:
         dirs=lambda wc, input: [os.path.dirname(p) for p in input.infos],
     shell:
-        "lskd dataset-table --table {wildcards.table} --evals {input.evals}"
-        " --infos {input.infos} --finals {input.finals} --dataset-dirs {params.dirs}"
-        " --out results/tables/{wildcards.table} > {log} 2>&1"
+        "lskd dataset-table --table {wildcards.table:q} --evals {input.evals:q}"
+        " --infos {input.infos:q} --finals {input.finals:q} --dataset-dirs {params.dirs:q}"
+        " --out results/tables/{wildcards.table:q} > {log:q} 2>&1"
 
 
 rule fig9:
@@ -192,5 +192,5 @@ rule fig9:
     conda:
         "../../envs/lskd.yaml"
     shell:
-        "lskd dataset-table --table fig9 --evals {input.evals} --infos {input.infos}"
-        " --out results/figures/fig9 > {log} 2>&1"
+        "lskd dataset-table --table fig9 --evals {input.evals:q} --infos {input.infos:q}"
+        " --out results/figures/fig9 > {log:q} 2>&1"

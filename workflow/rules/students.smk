@@ -15,8 +15,8 @@ rule cache_teacher:
     params:
         bf16="--bf16" if config["bf16"] else "",
     shell:
-        "lskd cache-teacher --model {input.model} --data results/data/{wildcards.dataset}"
-        " --out {output} {params.bf16} --threads {threads} > {log} 2>&1"
+        "lskd cache-teacher --model {input.model:q} --data results/data/{wildcards.dataset:q}"
+        " --out {output:q} {params.bf16} --threads {threads} > {log:q} 2>&1"
 
 
 rule train_student:
@@ -43,17 +43,17 @@ rule train_student:
         recipe=lambda wc: lw.recipe_json(config, wc.student, "students"),
         meta=lambda wc: lw.run_meta(config, wc.student, int(wc.seed), "students"),
         cache=lambda wc, input: (
-            f"--teacher-cache {input.cache}" if "cache" in input.keys() else ""
+            ["--teacher-cache", input.cache] if "cache" in input.keys() else []
         ),
         bf16="--bf16" if config["bf16"] else "",
         init=lambda wc, input: (
-            f"--init-from {input.init}" if "init" in input.keys() else ""
+            ["--init-from", input.init] if "init" in input.keys() else []
         ),
     shell:
-        "{params.launch} train-student --data results/data/{wildcards.dataset}"
-        " --out results/{wildcards.dataset}/students/{wildcards.student}/seed{wildcards.seed}"
-        " --arch {params.arch} --stem {params.stem} --teacher-model {input.teacher_model}"
-        " --teacher-final {input.teacher_final} {params.cache}"
+        "{params.launch} train-student --data results/data/{wildcards.dataset:q}"
+        " --out results/{wildcards.dataset:q}/students/{wildcards.student:q}/seed{wildcards.seed}"
+        " --arch {params.arch} --stem {params.stem} --teacher-model {input.teacher_model:q}"
+        " --teacher-final {input.teacher_final:q} {params.cache:q}"
         " --lam {params.lam} --temperature {params.temperature}"
         " --recipe {params.recipe:q} --seed {wildcards.seed} --meta {params.meta:q}"
-        " {params.bf16} {params.init} --threads {threads} > {log} 2>&1"
+        " {params.bf16} {params.init:q} --threads {threads} > {log:q} 2>&1"

@@ -23,11 +23,11 @@ rule train_teacher:
         meta=lambda wc: lw.run_meta(config, wc.teacher, int(wc.seed)),
         bf16="--bf16" if config["bf16"] else "",
         init=lambda wc, input: (
-            f"--init-from {input.init}" if "init" in input.keys() else ""
+            ["--init-from", input.init] if "init" in input.keys() else []
         ),
     shell:
-        "{params.launch} train-teacher --data results/data/{wildcards.dataset}"
-        " --out results/{wildcards.dataset}/teachers/{wildcards.teacher}/seed{wildcards.seed}"
+        "{params.launch} train-teacher --data results/data/{wildcards.dataset:q}"
+        " --out results/{wildcards.dataset:q}/teachers/{wildcards.teacher:q}/seed{wildcards.seed}"
         " --arch {params.arch} --alpha {params.alpha} --stem {params.stem}"
         " --recipe {params.recipe:q} --seed {wildcards.seed} --meta {params.meta:q}"
-        " {params.bf16} {params.init} --threads {threads} > {log} 2>&1"
+        " {params.bf16} {params.init:q} --threads {threads} > {log:q} 2>&1"
