@@ -1,15 +1,16 @@
 """Manifests from small fake trees in each official layout; long tails and class subsets."""
 
 import json
+import os
 
 import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
 
-from lskd.data import official
+from lskd.data import fashion_mnist, official
 from lskd.data.errors import DataError
-from lskd.data.manifest import curate, load_split
+from lskd.data.manifest import check_class_names, curate, load_split, read_info
 from lskd.data.subsets import class_subset, long_tail, pareto_class_sizes
 
 
@@ -79,8 +80,28 @@ def test_cub_md5_check(cub_tree, tmp_path):
 def test_cub_label_out_of_range_names_file_and_line(cub_tree):
     labels = (cub_tree / "image_class_labels.txt").read_text().replace("3 1\n", "3 7\n")
     (cub_tree / "image_class_labels.txt").write_text(labels)
-    with pytest.raises(DataError, match=r"image_class_labels\.txt:3: label 6 out of range 0\.\.1"):
+    with pytest.raises(
+        DataError, match=r"image_class_labels\.txt:3: class id 7 is not in .*classes"
+    ):
         official.cub200(cub_tree)
+
+
+def write_list(root, prefix, split, lines):
+    """An LT list file of 'path label' lines, and an image for every path."""
+    for line in lines:
+        if not (root / line.split()[0]).exists():
+            tiny_image(root / line.split()[0])
+    (root / f"{prefix}_{split}.txt").write_text("".join(f"{line}\n" for line in lines))
+
+
+@pytest.fixture
+def lt_tree(tmp_path):
+    """ImageNet-LT lists: labels 0 (4 images), 1 and 2 in train, one of each in val."""
+    root = tmp_path / "imagenet_lt"
+    train = [f"train/c0/{i}.jpg 0" for i in range(4)] + ["train/c1/0.jpg 1", "train/c2/0.jpg 2"]
+    write_list(root, "ImageNet_LT", "train", train)
+    write_list(root, "ImageNet_LT", "val", [f"val/c{c}/0.jpg {c}" for c in range(3)])
+    return root
 
 
 @pytest.mark.parametrize(
@@ -105,35 +126,53 @@ def test_lt_split_lists(tmp_path, kind, prefix):
         official.READERS[kind](root)
 
 
-def test_imaterialist_json(tmp_path):
+def write_json(path, data):
+    path.write_text(json.dumps(data))
+
+
+@pytest.fixture
+def imat_tree(tmp_path):
+    """iMaterialist: 4 train images (classes 0, 1, 0, 1) and 2 val images (0, 1)."""
     root = tmp_path / "imat"
     for split, n in (("train", 4), ("val", 2)):
         entries = []
         for i in range(n):
             tiny_image(root / split / f"{split}_{i}.jpg")
             entries.append({"id": f"{split}_{i}.jpg", "url": "http://x", "class": i % 2})
-        (root / f"{split}.json").write_text(json.dumps({"images": entries}))
-    rows, classes = official.imaterialist2019(root)
+        write_json(root / f"{split}.json", {"images": entries})
+    return root
+
+
+def test_imaterialist_json(imat_tree):
+    rows, classes = official.imaterialist2019(imat_tree)
     assert classes == ["0", "1"] and len(rows) == 6
-    assert rows.iloc[3].tolist() == ["train/train_3.jpg", 1, "train"]
+    assert rows.iloc[3].tolist() == ["train/train_3.jpg", 1, "train", 1]
 
 
-def test_inaturalist_json(tmp_path):
+@pytest.fixture
+def inat_tree(tmp_path):
+    """iNaturalist: categories 3 (Aves) and 8 (Plantae); train images 100..102 of categories
+    3, 8, 3 and val images 100, 101 of categories 3, 8."""
     root = tmp_path / "inat"
-    cats = [{"id": 0, "name": "Aves"}, {"id": 1, "name": "Plantae"}]
+    cats = [{"id": 3, "name": "Aves"}, {"id": 8, "name": "Plantae"}]
     for split, name, n in (("train", "train2019.json", 3), ("val", "val2019.json", 2)):
         images, anns = [], []
         for i in range(n):
             rel = f"train_val2019/{split}_{i}.jpg"
             tiny_image(root / rel)
             images.append({"id": 100 + i, "file_name": rel})
-            anns.append({"id": i, "image_id": 100 + i, "category_id": i % 2})
-        (root / name).write_text(
-            json.dumps({"images": images, "annotations": anns, "categories": cats})
-        )
-    rows, classes = official.inaturalist2019(root)
+            anns.append({"id": i, "image_id": 100 + i, "category_id": (3, 8)[i % 2]})
+        write_json(root / name, {"images": images, "annotations": anns, "categories": cats})
+    return root
+
+
+def test_inaturalist_json(inat_tree):
+    rows, classes = official.inaturalist2019(inat_tree)
     assert classes == ["Aves", "Plantae"]
     assert rows.groupby("split").size().to_dict() == {"train": 3, "val": 2}
+    # category ids 3 and 8 become labels 0 and 1; the ids stay in source_label
+    assert rows.label.tolist() == [0, 1, 0, 0, 1]
+    assert rows.source_label.tolist() == [3, 8, 3, 3, 8]
 
 
 def test_missing_dataset_path(tmp_path):
@@ -213,9 +252,10 @@ def test_streamed_image_files_give_the_in_memory_batches(image_folder_tree, tmp_
     files, labels, info = load_split(tmp_path, "train", workers=2)
     decoded = files[:]  # decoded here, in memory
     assert decoded.shape == (9, 3, 8, 8) and decoded.float().std() > 0
+    here = load_split(tmp_path, "train")[0]  # training views (random crops) decoded here
     for epoch in range(2):  # the second epoch reuses the persistent workers
         streamed = list(train_batches(files, labels, 4, epoch_generator(0, epoch), info))
-        in_memory = list(train_batches(decoded, labels, 4, epoch_generator(0, epoch), info))
+        in_memory = list(train_batches(here, labels, 4, epoch_generator(0, epoch), info))
         assert len(streamed) == len(in_memory) == 2  # 4 + 4 (+ 1, dropped)
         for (xs, ys, ids), (xm, ym, im) in zip(streamed, in_memory, strict=True):
             assert torch.equal(xs, xm) and torch.equal(ys, ym) and torch.equal(ids, im)
@@ -231,3 +271,273 @@ def test_a_broken_image_file_is_named_when_streamed(image_folder_tree, tmp_path)
     files, _, _ = load_split(tmp_path, "train")
     with pytest.raises(DataError, match=r"n02_1\.JPEG: unreadable image"):
         files[:]
+
+
+# Issue 13: an inconsistent dataset is refused with one line naming the file (and line) and the
+# fix; it is never reshaped silently.
+
+
+def edit(path, old, new):
+    """Replace ``old`` in a text file by ``new`` (append ``new`` when ``old`` is None)."""
+    text = path.read_text()
+    assert old is None or old in text
+    path.write_text(text + new if old is None else text.replace(old, new))
+
+
+def one_line_error(reader, root, pattern):
+    with pytest.raises(DataError, match=pattern) as err:
+        reader(root)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "name,old,new,pattern",
+    [
+        ("image_class_labels", "3 1\n", "3 1.7\n", r"labels\.txt:3: class id '1\.7' is not a"),
+        ("train_test_split", "6 0\n", "6 2\n", r"split\.txt:6: is_training_image '2' must be 1"),
+        ("image_class_labels", None, "3 2\n", r"labels\.txt:9: image id 3 again \(also .*:3\)"),
+        ("images", "img_8", "img_2", r"images\.txt:8: .*img_2\.jpg is in both splits"),
+        ("images", "5 001", "3 001", r"images\.txt:5: image id 3 again"),
+        ("images", "img_8.jpg\n", "img_8.jpg\n9 x/y.jpg\n", r"images\.txt:9: image id 9 has no"),
+        ("classes", None, "\n3 003.Sooty", r"classes\.txt: class '003\.Sooty' has no training"),
+    ],
+)
+def test_cub_inconsistencies_name_file_and_line(cub_tree, name, old, new, pattern):
+    edit(cub_tree / f"{name}.txt", old, new)
+    one_line_error(official.cub200, cub_tree, pattern)
+
+
+def test_cub_without_training_images_or_utf8_is_refused(cub_tree):
+    split = cub_tree / "train_test_split.txt"
+    split.write_text("".join(f"{i} 0\n" for i in range(1, 9)))
+    one_line_error(official.cub200, cub_tree, r"train_test_split\.txt: no train images")
+    (cub_tree / "images.txt").write_bytes(b"1 \xff.jpg\n")
+    one_line_error(official.cub200, cub_tree, r"images\.txt: not UTF-8 text")
+
+
+def test_lt_classes_are_the_distinct_labels_renumbered(lt_tree):
+    write_list(lt_tree, "ImageNet_LT", "train", ["a.jpg 12", "b.jpg 3", "c.jpg 7", "d.jpg 3"])
+    write_list(lt_tree, "ImageNet_LT", "val", ["e.jpg 7", "f.jpg 12"])
+    rows, classes = official.READERS["imagenet_lt"](lt_tree)
+    assert classes == ["3", "7", "12"]  # K = 3, not the largest label + 1 = 13
+    assert rows[["sample", "label", "source_label"]].values.tolist() == [
+        ["a.jpg", 2, 12],
+        ["b.jpg", 0, 3],
+        ["c.jpg", 1, 7],
+        ["d.jpg", 0, 3],
+        ["e.jpg", 1, 7],
+        ["f.jpg", 2, 12],
+    ]
+
+
+@pytest.mark.parametrize(
+    "split,lines,pattern",
+    [
+        ("val", ["val/c0/0.jpg 0", "val/c5/0.jpg 5"], r"val\.txt:2: label 5 has no training"),
+        ("val", ["train/c0/0.jpg 0"], r"val\.txt:1: train/c0/0\.jpg is in both splits"),
+        ("train", ["a.jpg 0", "a.jpg 1"], r"train\.txt:2: a\.jpg has label 1 here and 0 at"),
+        ("train", ["a.jpg 0", "b.jpg 1", "a.jpg 0"], r"train\.txt:3: a\.jpg is listed twice"),
+        ("train", ["a.jpg 1.7"], r"train\.txt:1: label '1\.7' is not a non-negative integer"),
+        ("train", [], r"ImageNet_LT_train\.txt: no train images"),
+        ("val", [], r"ImageNet_LT_val\.txt: no val images"),
+    ],
+)
+def test_lt_inconsistencies_name_file_and_line(lt_tree, split, lines, pattern):
+    write_list(lt_tree, "ImageNet_LT", split, lines)
+    one_line_error(official.READERS["imagenet_lt"], lt_tree, pattern)
+
+
+def test_lt_list_not_utf8_is_named(lt_tree):
+    (lt_tree / "ImageNet_LT_train.txt").write_bytes(b"train/c0/\xe9.jpg 0\n")
+    one_line_error(official.READERS["imagenet_lt"], lt_tree, r"ImageNet_LT_train\.txt: not UTF-8")
+
+
+def with_entry(data, key, i, **fields):
+    """A copy of a JSON object whose ``key`` list has ``fields`` set in entry ``i``."""
+    entries = [dict(e) for e in data[key]]
+    entries[i].update(fields)
+    return {**data, key: entries}
+
+
+@pytest.mark.parametrize(
+    "change,pattern",
+    [
+        (lambda d: with_entry(d, "images", 1, **{"class": 1.7}), r"images\[1\]: class 1\.7 is"),
+        (lambda d: d["images"], r"train\.json: expected a JSON object with the lists images"),
+        (lambda d: {"annotations": d["images"]}, r"train\.json: expected a JSON object"),
+        (lambda d: {"images": []}, r"train\.json: no train images"),
+        (lambda d: with_entry(d, "images", 2, id="train_0.jpg"), r"images\[2\]: .* listed twice"),
+        (lambda d: {"images": [{"id": "train_0.jpg"}]}, r"images\[0\]: needs the fields id, cl"),
+    ],
+)
+def test_imaterialist_inconsistencies_name_file_and_entry(imat_tree, change, pattern):
+    path = imat_tree / "train.json"
+    write_json(path, change(json.loads(path.read_text())))
+    one_line_error(official.imaterialist2019, imat_tree, pattern)
+
+
+@pytest.mark.parametrize(
+    "change,pattern",
+    [
+        (
+            lambda d: with_entry(d, "annotations", 0, image_id=12345),
+            r"train2019\.json: annotations\[0\]: image_id 12345 is not among the file's images",
+        ),
+        (
+            lambda d: with_entry(d, "annotations", 1, category_id=1_000_000),
+            r"annotations\[1\]: label 1000000 is not a class of .*train2019\.json \(categ",
+        ),
+        (
+            lambda d: {**d, "categories": d["categories"] + [{"id": 20, "name": "Fungi"}]},
+            r"train2019\.json \(categories\): class 'Fungi' has no training images",
+        ),
+        (
+            lambda d: with_entry(d, "annotations", 2, category_id=1.7),
+            r"annotations\[2\]: category_id 1\.7 is not a non-negative integer",
+        ),
+        (
+            lambda d: with_entry(d, "images", 2, id=100),
+            r"train2019\.json: images\[2\]: image id 100 again",
+        ),
+        (
+            lambda d: with_entry(d, "annotations", 2, image_id=100),
+            r"annotations\[2\]: train_val2019/train_0\.jpg is listed twice",
+        ),
+        (
+            lambda d: with_entry(d, "annotations", 1, image_id=100),
+            r"annotations\[1\]: train_val2019/train_0\.jpg has label 8 here and 3 at",
+        ),
+        (lambda d: {"images": [], "annotations": []}, r"train2019\.json: no train images"),
+        (lambda d: {}, r"train2019\.json: expected a JSON object with the lists images, annot"),
+    ],
+)
+def test_inaturalist_inconsistencies_name_file_and_entry(inat_tree, change, pattern):
+    path = inat_tree / "train2019.json"
+    write_json(path, change(json.loads(path.read_text())))
+    one_line_error(official.inaturalist2019, inat_tree, pattern)
+
+
+def test_image_folder_classes_need_training_images(image_folder_tree):
+    for f in (image_folder_tree / "train" / "n02").iterdir():
+        f.unlink()
+    one_line_error(official.image_folder, image_folder_tree, r"train: class 'n02' has no train")
+
+
+def test_image_folder_validation_class_missing_from_train(image_folder_tree):
+    tiny_image(image_folder_tree / "val" / "n04" / "x.JPEG")
+    one_line_error(
+        official.image_folder, image_folder_tree, r"n04/x\.JPEG: label 'n04' is not a class of"
+    )
+
+
+def test_empty_train_split_is_refused_at_curation(cub_tree, tmp_path):
+    (cub_tree / "train_test_split.txt").write_text("".join(f"{i} 0\n" for i in range(1, 9)))
+    with pytest.raises(DataError, match=r"train_test_split\.txt: no train images"):
+        curate({"kind": "cub200", "root": str(cub_tree), "image_size": 8}, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_fashion_mnist_class_without_images_is_refused(fake_fmnist):
+    from conftest import write_idx
+
+    write_idx(fake_fmnist / "train-labels-idx1-ubyte.gz", np.repeat(np.arange(9), 13)[:120])
+    with pytest.raises(DataError, match=r"train-labels-idx1-ubyte\.gz: needs .* every class"):
+        fashion_mnist.load(fake_fmnist, "train")
+
+
+def fmnist_spec(root, **extra):
+    return {"kind": "fashion_mnist", "root": str(root), "seed": 0, **extra}
+
+
+@pytest.mark.parametrize(
+    "extra,pattern",
+    [
+        ({"classes": 12}, r"^classes: 12 classes asked of a dataset of 10; ask for 1 to 10$"),
+        ({"long_tail": {"head": 13, "tail": 2}}, r"^long_tail: class \d has 12 training images"),
+        (
+            {"long_tail": {"head": 8, "tail": 2, "val_per_class": 5}},
+            r"needs 13 \(8 \+ val_per_class 5\); lower long_tail\.head or long_tail\.val_per",
+        ),
+        ({"long_tail": {"head": 2, "tail": 3}}, r"^long_tail: need 1 <= tail <= head, got tail 3"),
+    ],
+)
+def test_subsets_larger_than_the_data_fail_at_curation(fake_fmnist, tmp_path, extra, pattern):
+    """fake_fmnist has 12 training images in each of 10 classes."""
+    with pytest.raises(DataError, match=pattern):
+        curate(fmnist_spec(fake_fmnist, **extra), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_figure1_classes_must_be_classes_of_the_curated_dataset(fake_fmnist, tmp_path):
+    with pytest.raises(DataError, match=r"^figures\.fig1\.classes: \['Robot'\] are not classes"):
+        curate(fmnist_spec(fake_fmnist), tmp_path / "a", require_classes=["Shirt", "Robot"])
+    assert not (tmp_path / "a").exists()
+    # a 3-class subset keeps (seed 0) Sandal, Shirt and Ankle boot: Pullover is gone
+    spec = fmnist_spec(fake_fmnist, classes=3)
+    with pytest.raises(DataError, match=r"\['Pullover'\] are not classes of the dataset \(Sand"):
+        curate(spec, tmp_path / "b", require_classes=["Shirt", "Pullover"])
+    curate(spec, tmp_path / "b", require_classes=["Shirt", "Sandal"])
+    classes = read_info(tmp_path / "b")["classes"]
+    assert classes == ["Sandal", "Shirt", "Ankle boot"]
+    check_class_names(["Shirt"], classes, "figures.fig1.classes")  # for a check at parse time
+
+
+def outputs(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_curation_is_atomic_when_a_write_fails(fake_fmnist, tmp_path, monkeypatch):
+    """A failure while writing (here a full disk on the pixel cache) leaves the earlier
+    curation's files as they were, and no temporary file."""
+    out = tmp_path / "out"
+    curate(fmnist_spec(fake_fmnist, train_per_class=5), out)
+    before = outputs(out)
+    assert set(before) == {"manifest.csv", "dataset.json", "train_pixels.npz", "val_pixels.npz"}
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "savez", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        curate(fmnist_spec(fake_fmnist, train_per_class=7), out)
+    assert outputs(out) == before
+    with pytest.raises(OSError):  # nor is a new folder left behind
+        curate(fmnist_spec(fake_fmnist), tmp_path / "new")
+    assert not (tmp_path / "new").exists()
+
+
+def test_non_utf8_file_name_fails_in_one_line_and_writes_nothing(image_folder_tree, tmp_path):
+    from lskd.cli import main
+
+    out = tmp_path / "out"
+    spec = json.dumps({"kind": "image_folder", "root": str(image_folder_tree), "image_size": 8})
+    assert main(["curate", "--spec", spec, "--out", str(out)]) == 0
+    before = outputs(out)
+    bad = bytes(image_folder_tree / "train" / "n02") + b"/caf\xe9.png"
+    Image.new("RGB", (12, 10)).save(os.fsdecode(bad), "PNG")
+    assert main(["curate", "--spec", spec, "--out", str(out)]) == 2
+    assert outputs(out) == before
+
+
+def test_cli_error_is_one_line_naming_the_file(image_folder_tree, tmp_path, capsys):
+    from lskd.cli import main
+
+    bad = bytes(image_folder_tree / "val" / "n01") + b"/\xff.png"
+    Image.new("RGB", (12, 10)).save(os.fsdecode(bad), "PNG")
+    spec = json.dumps({"kind": "image_folder", "root": str(image_folder_tree)})
+    assert main(["curate", "--spec", spec, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and r"val/n01/\udcff.png': the name is not UTF-8; rename it" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_old_pixel_cache_is_removed_when_the_dataset_becomes_image_files(
+    fake_fmnist, image_folder_tree, tmp_path
+):
+    out = tmp_path / "out"
+    curate(fmnist_spec(fake_fmnist), out)
+    assert (out / "train_pixels.npz").exists()
+    curate({"kind": "image_folder", "root": str(image_folder_tree), "image_size": 8}, out)
+    assert sorted(p.name for p in out.iterdir()) == ["dataset.json", "manifest.csv"]
+    images, labels, _ = load_split(out, "train")
+    assert images[:].shape == (9, 3, 8, 8) and labels.tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2]

@@ -61,6 +61,9 @@ def load(root: str | Path, split: str) -> tuple[np.ndarray, np.ndarray]:
     images_file, labels_file = FILES[split]
     images = _read_idx(root / images_file, 3)
     labels = _read_idx(root / labels_file, 1)
-    if len(images) != len(labels) or labels.max() >= len(CLASS_NAMES):
-        raise DataError(f"{root}: {split} images and labels do not match; {HOW_TO_GET}")
+    if len(images) != len(labels) or set(np.unique(labels)) != set(range(len(CLASS_NAMES))):
+        raise DataError(
+            f"{root / labels_file}: needs one label per image and images of every class "
+            f"0..{len(CLASS_NAMES) - 1}; {HOW_TO_GET}"
+        )
     return images, labels

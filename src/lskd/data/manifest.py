@@ -2,12 +2,15 @@
 
 A curated dataset is a folder with
 - ``manifest.csv``: one row per sample: ``sample`` (index or path in the source), ``source``
-  (the source split it is read from), ``label`` (0-based, into the class list) and ``split``
-  (``train`` or ``val``);
-- ``dataset.json``: kind, root, class names, image shape and the train split's pixel mean/std.
+  (the source split it is read from), ``label`` (0-based, into the class list), ``split``
+  (``train`` or ``val``) and ``source_label`` (the class's own id in the source files);
+- ``dataset.json``: kind, root, class names, image shape and the train split's pixel mean/std;
+- Fashion-MNIST only: ``{train,val}_pixels.npz``, the decoded images of each split.
 """
 
+import functools
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +43,15 @@ def curate_fashion_mnist(spec: dict) -> tuple[pd.DataFrame, dict]:
         _, labels = fashion_mnist.load(spec["root"], source)
         idx = _per_class_sample(labels, per_class, rng)
         rows.append(
-            pd.DataFrame({"sample": idx, "source": source, "label": labels[idx], "split": split})
+            pd.DataFrame(
+                {
+                    "sample": idx,
+                    "source": source,
+                    "label": labels[idx],
+                    "split": split,
+                    "source_label": labels[idx],
+                }
+            )
         )
     return pd.concat(rows, ignore_index=True), list(fashion_mnist.CLASS_NAMES)
 
@@ -54,10 +65,10 @@ def curate_files(spec: dict) -> tuple[pd.DataFrame, list[str]]:
     return rows.assign(source="files"), classes
 
 
-def curate(spec: dict, out_dir: str | Path) -> None:
+def curate(spec: dict, out_dir: str | Path, require_classes=()) -> None:
     """Write ``manifest.csv`` and ``dataset.json`` for the dataset described by ``spec``: read it,
-    then take the class subset and the long tail the spec asks for. Nothing is written when any
-    step fails."""
+    then take the class subset and the long tail the spec asks for. ``require_classes``: class
+    names the curated dataset must have (Figure 1's). Nothing is written when any step fails."""
     if spec["kind"] == "fashion_mnist":
         manifest, classes = curate_fashion_mnist(spec)
         info = {"channels": 1, "size": 28}
@@ -68,6 +79,7 @@ def curate(spec: dict, out_dir: str | Path) -> None:
         manifest, classes = subsets.class_subset(
             manifest, classes, spec["classes"], spec.get("seed", 0)
         )
+    check_class_names(require_classes, classes, "figures.fig1.classes")
     tail = spec.get("long_tail")
     if tail:
         manifest = subsets.long_tail(
@@ -96,14 +108,55 @@ def curate(spec: dict, out_dir: str | Path) -> None:
     info["mean"] = pixels.mean(dim=(0, 2, 3)).tolist()
     info["std"] = pixels.std(dim=(0, 2, 3)).tolist()
     info["counts"] = manifest.groupby("split").size().to_dict()
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    manifest.to_csv(out_dir / "manifest.csv", index=False)
-    if in_memory:
-        for split in ("train", "val"):
+    outputs = {"manifest.csv": functools.partial(manifest.to_csv, index=False)}
+    for split in ("train", "val"):  # absent for image files: an old one must not be read
+        outputs[f"{split}_pixels.npz"] = None
+        if in_memory:
             x, y = _load_rows(info, manifest[manifest.split == split])
-            np.savez(out_dir / f"{split}_pixels.npz", images=x.numpy(), labels=y.numpy())
-    (out_dir / "dataset.json").write_text(json.dumps(info, indent=2) + "\n")
+            outputs[f"{split}_pixels.npz"] = functools.partial(
+                _save_npz, images=x.numpy(), labels=y.numpy()
+            )
+    outputs["dataset.json"] = lambda path: path.write_text(json.dumps(info, indent=2) + "\n")
+    _write_all(Path(out_dir), outputs)
+
+
+def _save_npz(path: Path, **arrays) -> None:
+    with open(path, "wb") as f:  # a file object: np.savez would add .npz to a path
+        np.savez(f, **arrays)
+
+
+def _write_all(out_dir: Path, outputs: dict) -> None:
+    """Write each output (name: function writing it to a path, or None: remove any old one) to a
+    temporary file beside it, and move them all into place only when every one is written: a
+    failure (a name that cannot be encoded, a full disk) leaves the folder as it was."""
+    created = not out_dir.exists()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    try:
+        for name, write in outputs.items():
+            if write is not None:
+                written.append(name)
+                write(out_dir / f".{name}.tmp")
+    except BaseException:
+        for name in written:
+            (out_dir / f".{name}.tmp").unlink(missing_ok=True)
+        if created:
+            out_dir.rmdir()
+        raise
+    for name, write in outputs.items():
+        if write is None:
+            (out_dir / name).unlink(missing_ok=True)
+        else:
+            os.replace(out_dir / f".{name}.tmp", out_dir / name)
+
+
+def check_class_names(names, classes: list[str], key: str) -> None:
+    """Every name in ``names`` is a class of the dataset (``classes``, as in dataset.json); else
+    one line naming the config ``key`` and the dataset's classes."""
+    unknown = [n for n in names if n not in classes]
+    if unknown:
+        shown = ", ".join(classes[:20]) + (", ..." if len(classes) > 20 else "")
+        raise DataError(f"{key}: {unknown} are not classes of the dataset ({shown}); use its names")
 
 
 def read_info(data_dir: str | Path) -> dict:

@@ -17,7 +17,7 @@ from lskd.data.errors import DataError
 def pareto_class_sizes(num_classes: int, head: int, tail: int, alpha: float = 6.0) -> np.ndarray:
     """Non-increasing class sizes from ``head`` down to ``tail`` (see the module doc)."""
     if not 1 <= tail <= head:
-        raise ValueError(f"need 1 <= tail <= head, got tail={tail}, head={head}")
+        raise DataError(f"long_tail: need 1 <= tail <= head, got tail {tail}, head {head}")
     if num_classes == 1:
         return np.array([head])
     c = ((head / tail) ** (1.0 / (alpha + 1.0)) - 1.0) / (num_classes - 1)
@@ -28,7 +28,10 @@ def pareto_class_sizes(num_classes: int, head: int, tail: int, alpha: float = 6.
 def class_subset(rows: pd.DataFrame, classes: list[str], count: int, seed: int):
     """Keep ``count`` classes drawn by ``seed`` (relabelled 0..count-1 in their original order)."""
     if not 1 <= count <= len(classes):
-        raise DataError(f"class subset of {count} from a dataset of {len(classes)} classes")
+        raise DataError(
+            f"classes: {count} classes asked of a dataset of {len(classes)}; "
+            f"ask for 1 to {len(classes)}"
+        )
     keep = np.sort(np.random.default_rng(seed).choice(len(classes), size=count, replace=False))
     mapping = {int(old): new for new, old in enumerate(keep)}
     out = rows[rows.label.isin(mapping)].copy()
@@ -58,8 +61,9 @@ def long_tail(
         need = sizes[rank] + (val_per_class or 0)
         if len(idx) < need:
             raise DataError(
-                f"class {label} has {len(idx)} training images; the long tail needs "
-                f"{need} (lower head or val_per_class)"
+                f"long_tail: class {label} has {len(idx)} training images and needs {need} "
+                f"({sizes[rank]} + val_per_class {val_per_class or 0}); lower long_tail.head "
+                "or long_tail.val_per_class"
             )
         chosen = rng.permutation(idx)[:need]
         picked = train.iloc[np.sort(chosen[: sizes[rank]])]
