@@ -1,12 +1,24 @@
-"""Image files decoded on demand, for datasets too large to hold decoded (ImageNet, iNaturalist).
+"""Image files decoded on demand, for datasets too large to hold decoded (ImageNet, iNaturalist),
+in the views of the paper's ImageNet protocol (Appendix A: "the standard training protocol (He et
+al., 2016; Goyal et al., 2017)"):
+
+- training: a random-resized crop of the original image (area 8-100 %, aspect ratio 3/4-4/3)
+  resized to the crop size, flipped horizontally half the time;
+- evaluation: the shorter side resized to 256/224 of the crop size, then the centre crop.
+
+Files are decoded by ``torchvision.io`` and transformed by ``torchvision.transforms.v2``. A training
+view's random draws come from a seed of its own (``view_seed``: the epoch's seed and the sample's
+position in the epoch's order), so the view does not depend on which process decodes it or when:
+DataLoader workers persisting across epochs decode ahead of the loop, a resumed run and every rank
+of a data-parallel run get exactly the views of an uninterrupted single process.
 
 ``ImageFiles`` behaves like the uint8 image tensor of an in-memory split where the workflow
-indexes it (``images[idx]``, ``images[a:b]``, ``len``), decoding in the calling process; the
-training and evaluation loops instead ``stream`` whole batches, decoded ahead of use by DataLoader
-worker processes that persist across epochs, into pinned memory when a GPU trains. The batches
-and their order stay the loop's own (seeded), so streaming changes no result.
+indexes it (``images[idx]``, ``images[a:b]``, ``len``: evaluation views, decoded in the calling
+process); the training and evaluation loops instead ``stream`` whole batches.
 """
 
+import hashlib
+from functools import cache
 from pathlib import Path
 
 import torch
@@ -14,12 +26,57 @@ from torch.utils.data import DataLoader, Dataset
 
 from lskd.data.errors import DataError
 
+CROP_SCALE = (0.08, 1.0)  # Szegedy et al. (2015), as torchvision's RandomResizedCrop
+CROP_RATIO = (3 / 4, 4 / 3)
+EVAL_RESIZE = 256 / 224  # resize 256, centre crop 224
+
+
+def decode(path: Path) -> torch.Tensor:
+    """The image in ``path``, RGB, uint8 3 x H x W."""
+    from torchvision.io import ImageReadMode, decode_image
+
+    try:
+        return decode_image(str(path), mode=ImageReadMode.RGB)
+    except (OSError, RuntimeError, ValueError) as err:
+        why = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise DataError(f"{path}: unreadable image ({why}); restore the file") from None
+
+
+def eval_view(image: torch.Tensor, size: int) -> torch.Tensor:
+    from torchvision.transforms.v2 import functional as TF
+
+    resized = TF.resize(image, round(size * EVAL_RESIZE), antialias=True)
+    return TF.center_crop(resized, size)
+
+
+@cache
+def _train_transform(size: int):
+    from torchvision.transforms import v2
+
+    crop = v2.RandomResizedCrop(size, scale=CROP_SCALE, ratio=CROP_RATIO, antialias=True)
+    return v2.Compose([crop, v2.RandomHorizontalFlip()])
+
+
+def train_view(image: torch.Tensor, size: int, seed: int) -> torch.Tensor:
+    """torchvision's RandomResizedCrop + RandomHorizontalFlip, drawing from a generator seeded by
+    ``seed`` (v2 draws from torch's global generator: it is seeded here, then restored)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return _train_transform(size)(image)
+
+
+def view_seed(epoch_seed: int, position: int) -> int:
+    """The seed of the training view at ``position`` of an epoch's order. Hashed: torch seeds its
+    generator with the low 32 bits only, and neighbouring seeds must not give related views."""
+    digest = hashlib.blake2b(f"{epoch_seed}:{position}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "little")
+
 
 class _BatchOrder:
     """DataLoader batch sampler whose batches the loop sets before each pass."""
 
     def __init__(self):
-        self.batches: list[list[int]] = []
+        self.batches: list[list] = []
 
     def __iter__(self):
         return iter(self.batches)
@@ -29,6 +86,9 @@ class _BatchOrder:
 
 
 class ImageFiles(Dataset):
+    """The files ``samples`` (paths under ``root``) viewed at crop ``size``. An item is a sample
+    index (its evaluation view) or (index, seed) (its training view)."""
+
     def __init__(self, root: str, samples: list[str], size: int, workers: int = 0):
         self.root, self.samples, self.size, self.workers = Path(root), samples, size, workers
         self._order = _BatchOrder()
@@ -37,32 +97,26 @@ class ImageFiles(Dataset):
     def __len__(self) -> int:
         return len(self.samples)
 
-    def decode(self, i: int) -> torch.Tensor:
-        """One image: shorter side resized to ``size``, centre crop, RGB, uint8 C x H x W."""
-        from PIL import Image, UnidentifiedImageError
-        from torchvision.transforms import functional as TF
-
-        path = self.root / self.samples[i]
-        try:
-            with Image.open(path) as im:
-                im = TF.center_crop(TF.resize(im.convert("RGB"), self.size), self.size)
-                return TF.pil_to_tensor(im)
-        except (OSError, UnidentifiedImageError) as err:
-            raise DataError(f"{path}: unreadable image ({err}); restore the file") from None
+    def view(self, item) -> torch.Tensor:
+        if isinstance(item, tuple):
+            index, seed = item
+            return train_view(decode(self.root / self.samples[index]), self.size, seed)
+        return eval_view(decode(self.root / self.samples[item]), self.size)
 
     def __getitem__(self, index) -> torch.Tensor:
-        if isinstance(index, int):  # DataLoader workers ask for one sample at a time
-            return self.decode(index)
+        if isinstance(index, (int, tuple)):  # DataLoader workers ask for one item at a time
+            return self.view(index)
         if isinstance(index, slice):
             index = range(*index.indices(len(self)))
         elif torch.is_tensor(index):
             index = index.tolist()
-        return torch.stack([self.decode(int(i)) for i in index])
+        return torch.stack([self.view(int(i)) for i in index])
 
     def stream(self, batches):
-        """Decoded uint8 batches for these lists of sample indices, in order."""
+        """Decoded uint8 batches for these lists of items, in order."""
+        batches = [[i if isinstance(i, tuple) else int(i) for i in b] for b in batches]
         if self.workers == 0:
-            yield from (self[b] for b in batches)
+            yield from (torch.stack([self.view(item) for item in b]) for b in batches)
             return
         if self._loader is None:
             self._loader = DataLoader(
@@ -73,12 +127,12 @@ class ImageFiles(Dataset):
                 persistent_workers=True,
                 prefetch_factor=4,
             )
-        self._order.batches = [[int(i) for i in b] for b in batches]
+        self._order.batches = batches
         yield from self._loader
 
 
 def stream(images, batches):
-    """Batches of ``images`` (an in-memory tensor or ``ImageFiles``) for lists of indices."""
+    """Batches of ``images`` (an in-memory tensor or ``ImageFiles``) for lists of items."""
     if isinstance(images, ImageFiles):
         return images.stream(batches)
     return (images[b] for b in batches)
