@@ -16,11 +16,14 @@ import torch
 from fmnist_subset import DEBIAN_ROOT, curate_subset
 from lskd import teacher_cache
 from lskd.data.manifest import load_split
-from lskd.train import Distillation, Recipe, load_model, train
+from lskd.distill import Distillation
+from lskd.inference import load_model
+from lskd.losses import LabelSmoothing
+from lskd.train import Recipe, train
 
 
-def epoch_seconds(data, out, arch, recipe, bf16, distill=None) -> float:
-    final = train(data, out, arch, recipe, bf16=bf16, distill=distill)
+def epoch_seconds(data, out, arch, recipe, bf16, objective=None) -> float:
+    final = train(data, out, arch, recipe, objective or LabelSmoothing(), bf16=bf16)
     return final["train_seconds"] / recipe.epochs
 
 
@@ -46,6 +49,7 @@ def main():
             tmp / "teacher",
             args.teacher,
             Recipe(epochs=1, lr=0.05, batch_size=128),
+            LabelSmoothing(),
             bf16=bf16,
         )
         teacher_path = tmp / "teacher" / "model.pt"

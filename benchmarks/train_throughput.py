@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from fmnist_subset import DEBIAN_ROOT, curate_subset
 from lskd.data.manifest import load_split
+from lskd.losses import LabelSmoothing
 from lskd.models import build_model
 from lskd.train import Recipe, train
 
@@ -47,7 +48,7 @@ def reference_loop(data, arch, batch_size, bf16) -> float:
 def ours(data, arch, batch_size, bf16, out) -> float:
     recipe = Recipe(epochs=1, lr=0.05, batch_size=batch_size)
     start = time.perf_counter()
-    train(data, out, arch, recipe, alpha=0.1, bf16=bf16)
+    train(data, out, arch, recipe, LabelSmoothing(0.1), bf16=bf16)
     n = len(load_split(data, "train")[1])
     return n / (time.perf_counter() - start)  # includes validation and checkpointing
 

@@ -9,9 +9,11 @@ import torch.nn.functional as F
 from lskd import teacher_cache
 from lskd.data.errors import DataError
 from lskd.data.manifest import curate
-from lskd.losses import kd_loss, mixed_kd_loss
+from lskd.distill import Distillation, kd_loss, mixed_kd_loss
+from lskd.inference import load_model
+from lskd.losses import LabelSmoothing
 from lskd.models import build_model
-from lskd.train import Distillation, Recipe, train
+from lskd.train import Recipe, train
 
 
 def logits_pair(seed=0, n=16, k=10):
@@ -81,14 +83,12 @@ def data_and_teacher(fake_fmnist, tmp_path):
     data = tmp_path / "data"
     curate({"kind": "fashion_mnist", "root": str(fake_fmnist)}, data)
     recipe = Recipe(epochs=1, lr=0.05, batch_size=32)
-    train(data, tmp_path / "teacher", "resnet18", recipe, alpha=0.1)
+    train(data, tmp_path / "teacher", "resnet18", recipe, LabelSmoothing(0.1))
     return data, tmp_path / "teacher" / "model.pt"
 
 
 def test_teacher_frozen_during_distillation(data_and_teacher, tmp_path):
     data, teacher_path = data_and_teacher
-    from lskd.train import load_model
-
     teacher = load_model(teacher_path)
     before = copy.deepcopy(teacher.state_dict())
     teacher.train()  # Distillation must put it in eval mode (BN statistics frozen too)
@@ -97,7 +97,7 @@ def test_teacher_frozen_during_distillation(data_and_teacher, tmp_path):
         tmp_path / "student",
         "resnet18",
         Recipe(epochs=1, lr=0.05, batch_size=32),
-        distill=Distillation(teacher),
+        Distillation(teacher),
     )
     assert not teacher.training
     for key, value in teacher.state_dict().items():
@@ -107,7 +107,6 @@ def test_teacher_frozen_during_distillation(data_and_teacher, tmp_path):
 def test_cached_and_online_teacher_give_same_loss(data_and_teacher, tmp_path):
     from lskd.data.batches import epoch_generator, train_batches
     from lskd.data.manifest import load_split
-    from lskd.train import load_model
 
     data, teacher_path = data_and_teacher
     cache = tmp_path / "cache.pt"
@@ -130,7 +129,7 @@ def test_cache_for_another_checkpoint_is_refused(data_and_teacher, tmp_path):
     cache = tmp_path / "cache.pt"
     teacher_cache.build(teacher_path, data, cache)
     other = tmp_path / "other"
-    train(data, other, "resnet18", Recipe(epochs=1, lr=0.01, batch_size=32), seed=1)
+    train(data, other, "resnet18", Recipe(epochs=1, lr=0.01, batch_size=32), LabelSmoothing(), 1)
     with pytest.raises(DataError, match="another teacher checkpoint"):
         teacher_cache.load(cache, other / "model.pt", 120)
 

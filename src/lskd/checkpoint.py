@@ -1,5 +1,7 @@
 """Saving and loading our own checkpoints: atomic writes, ``weights_only=True`` loads."""
 
+import errno
+import hashlib
 import os
 from pathlib import Path
 
@@ -12,8 +14,22 @@ def save(obj: dict, path: str | Path) -> None:
     """Write to a temporary file first, so a kill never leaves a half-written checkpoint."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    except (OSError, RuntimeError) as err:  # torch reports a full disk as a RuntimeError
+        tmp.unlink(missing_ok=True)
+        full = isinstance(err, OSError) and err.errno == errno.ENOSPC or "No space" in str(err)
+        why = "the disk is full" if full else str(err).strip().splitlines()[0]
+        raise DataError(f"{path}: could not save ({why}); free space and rerun") from err
+
+
+def sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def load(path: str | Path) -> dict:

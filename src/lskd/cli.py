@@ -25,15 +25,17 @@ def curate(args):
 def train_teacher(args):
     import torch
 
+    from lskd.losses import LabelSmoothing
     from lskd.train import Recipe, train
 
     torch.set_num_threads(args.threads)
+    recipe = Recipe(**args.recipe)
     train(
         args.data,
         args.out,
         args.arch,
-        Recipe(**args.recipe),
-        alpha=args.alpha,
+        recipe,
+        LabelSmoothing(args.alpha, recipe.cutmix_prob),
         seed=args.seed,
         stem=args.stem,
         bf16=args.bf16,
@@ -46,12 +48,14 @@ def train_teacher(args):
 def train_student(args):
     import torch
 
-    from lskd import teacher_cache
-    from lskd.data.manifest import load_split
-    from lskd.train import Distillation, Recipe, load_model, train
+    from lskd import checkpoint, teacher_cache
+    from lskd.data.manifest import load_split, read_info
+    from lskd.distill import Distillation
+    from lskd.inference import load_model
+    from lskd.train import Recipe, train
 
     torch.set_num_threads(args.threads)
-    teacher = load_model(args.teacher_model)
+    teacher = load_model(args.teacher_model, read_info(args.data))
     cached = None
     if args.teacher_cache:
         n = len(load_split(args.data, "train")[1])
@@ -65,21 +69,19 @@ def train_student(args):
         "teacher_top1": teacher_final["top1"],
         "teacher_top5": teacher_final["top5"],
         "teacher_top3": teacher_final["top3"],
-        "lam": args.lam,
-        "temperature": args.temperature,
-        "cached_teacher": cached is not None,
     }
-    distill = Distillation(teacher, args.lam, args.temperature, cached)
+    sha = checkpoint.sha256(args.teacher_model)
+    distill = Distillation(teacher, args.lam, args.temperature, cached, teacher_id=sha)
     train(
         args.data,
         args.out,
         args.arch,
         Recipe(**args.recipe),
+        distill,
         seed=args.seed,
         stem=args.stem,
         bf16=args.bf16,
         meta=meta,
-        distill=distill,
         init_from=args.init_from,
         workers=args.threads,
     )
@@ -411,6 +413,9 @@ def main(argv=None) -> int:
         args.func(args)
     except (DataError, CommandFailed, ValueError) as err:
         print(f"lskd {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a full disk, a folder that cannot be written
+        print(f"lskd {args.command}: error: {err.filename}: {err.strerror}", file=sys.stderr)
         return 2
     return 0
 

@@ -7,8 +7,8 @@ import torch
 
 from lskd.data.errors import DataError
 from lskd.data.manifest import load_split
+from lskd.inference import load_model, predict
 from lskd.models import classifier
-from lskd.train import load_model, predict
 
 
 @torch.no_grad()

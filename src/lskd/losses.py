@@ -1,4 +1,4 @@
-"""Training objectives of the paper.
+"""Label smoothing (Eq. 1) and a teacher's training objective (distillation: ``lskd.distill``).
 
 Eq. 1 (label smoothing): the true class gets 1 - alpha and every other class alpha / (K - 1).
 torch's ``CrossEntropyLoss(label_smoothing=e)`` spreads e / K over *all* classes instead; the two
@@ -7,6 +7,8 @@ agree only for e = alpha * K / (K - 1), which ``torch_label_smoothing`` returns.
 
 import torch
 import torch.nn.functional as F
+
+from lskd.data.batches import cutmix
 
 
 def smoothed_targets(labels: torch.Tensor, num_classes: int, alpha: float) -> torch.Tensor:
@@ -28,34 +30,31 @@ def soft_cross_entropy(logits: torch.Tensor, target_probs: torch.Tensor) -> torc
     return -(target_probs * F.log_softmax(logits.float(), dim=1)).sum(dim=1).mean()
 
 
-def kd_loss(
-    student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float = 1.0
-) -> torch.Tensor:
-    """Eq. 4: H(p_S/T, p_T/T) = -sum_c p_T,c log p_S,c with both softmaxes at temperature T,
-    averaged over the batch. For T != 1 it is multiplied by T^2 (Hinton et al.), so that the
-    gradient scale does not change with T; at T = 1 it is exactly the paper's loss.
+class LabelSmoothing:
+    """A teacher's objective: cross-entropy to Eq. 1 targets smoothed by ``alpha``, on augmented
+    batches, mixed by CutMix with probability ``cutmix_prob`` (Table 1's +CutMix rows)."""
 
-    The cross-entropy differs from KL(T || S) only by the teacher's entropy (Property 1), so both
-    give the same gradient; the value includes that entropy, which is why an LS teacher's
-    distillation loss is higher (Figure 5).
-    """
-    if temperature <= 0:
-        raise ValueError(f"temperature must be > 0, got {temperature}")
-    teacher_probs = F.softmax(teacher_logits.float() / temperature, dim=1)
-    return soft_cross_entropy(student_logits.float() / temperature, teacher_probs) * temperature**2
+    augment = True
 
+    def __init__(self, alpha: float = 0.0, cutmix_prob: float = 0.0):
+        if not 0.0 <= alpha < 1.0:
+            raise ValueError(f"label smoothing alpha must be in [0, 1), got {alpha}")
+        self.alpha, self.cutmix_prob = alpha, cutmix_prob
+        self.record = {"alpha": alpha}  # what final.json and the resume guard record
+        self.num_classes = None
 
-def mixed_kd_loss(
-    student_logits: torch.Tensor,
-    teacher_logits: torch.Tensor,
-    labels: torch.Tensor,
-    lam: float,
-    temperature: float = 1.0,
-) -> torch.Tensor:
-    """Appendix E: lam * H(p_S, y) + (1 - lam) * H(p_S/T, p_T/T); lam = 0 is Eq. 4 alone."""
-    if not 0.0 <= lam <= 1.0:
-        raise ValueError(f"lam must be in [0, 1], got {lam}")
-    soft = kd_loss(student_logits, teacher_logits, temperature)
-    if lam == 0:
-        return soft
-    return lam * F.cross_entropy(student_logits.float(), labels) + (1 - lam) * soft
+    def setup(self, num_classes: int, val_x, val_y, info: dict, bf16: bool) -> None:
+        self.num_classes = num_classes
+
+    def targets(self, x, y, idx, gen, bf16: bool):
+        """The batch to train on and its soft targets."""
+        targets = smoothed_targets(y, self.num_classes, self.alpha)
+        if self.cutmix_prob > 0 and float(torch.rand(1, generator=gen)) < self.cutmix_prob:
+            x, targets = cutmix(x, targets, gen)
+        return x, targets
+
+    def loss(self, logits, targets) -> torch.Tensor:
+        return soft_cross_entropy(logits, targets)
+
+    def validation(self, logits, labels) -> dict:
+        return {}

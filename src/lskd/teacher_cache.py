@@ -5,7 +5,6 @@ the teacher. The cache records the SHA-256 of the teacher checkpoint and the vie
 on; loading it for another checkpoint or view is an error, never a silent change of results.
 """
 
-import hashlib
 from pathlib import Path
 
 import torch
@@ -13,28 +12,20 @@ import torch
 from lskd import checkpoint
 from lskd.data.errors import DataError
 from lskd.data.manifest import load_split
-from lskd.train import load_model, predict
+from lskd.inference import load_model, predict
 
 VIEW = "train split, no augmentation"
-
-
-def sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @torch.no_grad()
 def build(model_path, data_dir, out_path, bf16: bool = False, batch_size: int = 500) -> None:
     images, labels, info = load_split(data_dir, "train")
-    logits = predict(load_model(model_path), images, labels, info, bf16, batch_size)
+    logits = predict(load_model(model_path, info), images, labels, info, bf16, batch_size)
     Path(out_path).parent.mkdir(parents=True, exist_ok=True)
     checkpoint.save(
         {
             "logits": logits,
-            "teacher_sha256": sha256(model_path),
+            "teacher_sha256": checkpoint.sha256(model_path),
             "view": VIEW,
             "bf16": bf16,
         },
@@ -44,7 +35,7 @@ def build(model_path, data_dir, out_path, bf16: bool = False, batch_size: int = 
 
 def load(cache_path, model_path, num_samples: int) -> torch.Tensor:
     cache = checkpoint.load(cache_path)
-    if cache.get("teacher_sha256") != sha256(model_path) or cache.get("view") != VIEW:
+    if cache.get("teacher_sha256") != checkpoint.sha256(model_path) or cache.get("view") != VIEW:
         raise DataError(
             f"{cache_path} was computed for another teacher checkpoint or view than {model_path}; "
             "delete the cache and rerun"

@@ -2,28 +2,36 @@
 
 It checkpoints after every epoch (``last.pt``) and, when rerun after a kill, resumes from there;
 on SIGTERM (a SLURM preemption or requeue) it also saves the epoch in progress and exits with
-code 143. Every random choice is seeded by (seed, epoch) and saved with a mid-epoch checkpoint, so
-a resumed run ends with the same weights as an uninterrupted one. Per-epoch metrics go to
-``metrics.csv``; the run's summary to ``final.json``. Training runs on the GPU when there is one
+code 143. A rerun resumes only from a checkpoint that this run wrote (same settings, objective,
+data, initial weights and training code: ``Run.resume``); any other is moved to ``stale/`` and the
+run starts afresh, and a finished run removes its checkpoint. Every random choice is seeded by
+(seed, epoch) and saved with a mid-epoch checkpoint, so a resumed run ends with the same weights
+as an uninterrupted one. Per-epoch metrics go to ``metrics.csv``; the run's summary to
+``final.json``. Training runs on the GPU when there is one
 (channels-last memory layout there), else on the CPU; started by torchrun, it trains data-parallel
 on every rank (``lskd.distributed``) and rank 0 writes the files.
 """
 
-import contextlib
 import json
+import math
+import os
 import signal
+import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pandas as pd
 import torch
 from tqdm import tqdm
 
+import lskd
 from lskd import checkpoint, distributed
-from lskd.data.batches import cutmix, epoch_generator, eval_batches, train_batches
+from lskd.data.batches import epoch_generator, train_batches
+from lskd.data.errors import DataError
 from lskd.data.manifest import load_split
-from lskd.losses import mixed_kd_loss, smoothed_targets, soft_cross_entropy
+from lskd.fingerprint import module_fingerprint
+from lskd.inference import DEVICE, autocast, predict, to_device
 from lskd.metrics.accuracy import topk_correct
 from lskd.models import build_model
 
@@ -66,44 +74,7 @@ def optimizer(model, recipe: Recipe):
     )
 
 
-@dataclass
-class Distillation:
-    """A frozen teacher for a student (Eq. 4, or Appendix E's mix when ``lam`` > 0).
-
-    With ``cached_logits`` (the teacher's logits on the augmentation-free training images, in
-    manifest order) the teacher is not run and the student trains on unaugmented images too.
-    """
-
-    teacher: torch.nn.Module
-    lam: float = 0.0
-    temperature: float = 1.0
-    cached_logits: torch.Tensor | None = None
-
-    def __post_init__(self):
-        to_device(self.teacher).eval()
-        for p in self.teacher.parameters():
-            p.requires_grad_(False)
-
-    def teacher_logits(self, x, idx, bf16: bool) -> torch.Tensor:
-        if self.cached_logits is not None:
-            return self.cached_logits[idx].to(DEVICE)
-        with torch.no_grad(), autocast(bf16):
-            return self.teacher(x).float()
-
-
-DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 PREEMPTED_EXIT_CODE = 143  # 128 + SIGTERM, what a job killed by the signal would report
-
-
-def autocast(bf16: bool):
-    if not bf16:
-        return contextlib.nullcontext()
-    return torch.autocast(DEVICE.type, dtype=torch.bfloat16)
-
-
-def to_device(model: torch.nn.Module) -> torch.nn.Module:
-    layout = torch.channels_last if DEVICE.type == "cuda" else torch.preserve_format
-    return model.to(DEVICE, memory_format=layout)
 
 
 class Preemption:
@@ -139,247 +110,303 @@ def schedule(opt, recipe: Recipe):
     return torch.optim.lr_scheduler.ChainedScheduler([warmup, steps])
 
 
-@torch.no_grad()
-def predict(model, images, labels, info, bf16: bool, batch_size: int = 500) -> torch.Tensor:
-    """Logits of ``model`` (in eval mode) on unaugmented images, in order."""
-    to_device(model).eval()
-    parts = []
-    for x, _ in eval_batches(images, labels, batch_size, info):
-        with autocast(bf16):
-            parts.append(model(x.to(DEVICE)).float().cpu())
-    return torch.cat(parts)
-
-
-def validation_row(model, images, labels, info, bf16, distill=None, teacher_logits=None) -> dict:
-    """Top-1/5/3 (%), and for a student its distillation loss on the validation images."""
-    logits = predict(model, images, labels, info, bf16)
-    hits = topk_correct(logits, labels, ks=(1, 5, 3))
-    row = {f"val_top{k}": 100.0 * v / len(labels) for k, v in hits.items()}
-    if distill is not None:
-        row["val_kd_loss"] = float(
-            mixed_kd_loss(logits, teacher_logits, labels, distill.lam, distill.temperature)
-        )
-    return row
-
-
 def train(
     data_dir: str | Path,
     out_dir: str | Path,
     arch: str,
     recipe: Recipe,
-    alpha: float = 0.0,
+    objective,
     seed: int = 0,
     stem: str = "imagenet",
     bf16: bool = False,
     meta: dict | None = None,
-    distill: Distillation | None = None,
     init_from: str | Path | None = None,
     workers: int = 0,
 ) -> dict:
-    """Train ``arch`` on the curated dataset and return final.json: a teacher with Eq. 1
-    targets smoothed by ``alpha``, or, with ``distill``, a student of a frozen teacher. Image-file
-    datasets are decoded by ``workers`` loader processes."""
+    """Train ``arch`` on the curated dataset and return final.json. The ``objective`` is a
+    teacher's (``lskd.losses.LabelSmoothing``) or a student's (``lskd.distill.Distillation``):
+    it owns the loss and says whether batches are augmented. Image-file datasets are decoded by
+    ``workers`` loader processes."""
     world = distributed.init()
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    train_x, train_y, info = load_split(data_dir, "train", workers)
-    val_x, val_y, _ = load_split(data_dir, "val", workers)
-    k = info["num_classes"]
-
+    check_writable(out_dir)
+    train_data = load_split(data_dir, "train", workers)
+    val_data = load_split(data_dir, "val", workers)
+    info = train_data[2]
     torch.manual_seed(seed)
-    model = build_model(arch, k, in_channels=info["channels"], stem=stem)
+    model = build_model(arch, info["num_classes"], in_channels=info["channels"], stem=stem)
     if init_from is not None:  # ReActNet's step 2, or fine-tuning from an ImageNet model (CUB)
         load_pretrained(model, init_from)
     to_device(model)
     trained = distributed.wrap(model, world)  # before the optimizer: SyncBatchNorm is new
-    opt = optimizer(model, recipe)
-    sched = schedule(opt, recipe)
-    val_teacher = None
-    if distill is not None:  # the frozen teacher's validation logits, computed once
-        val_teacher = predict(distill.teacher, val_x, val_y, info, bf16)
-    history: list[dict] = []
-    partial = None  # the epoch a SIGTERM interrupted
-    last = out_dir / "last.pt"
-    if last.exists():
-        state = checkpoint.load(last)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        history, partial = state["history"], state.get("partial")
-        if partial and not world.main:  # the interrupted epoch's loss sums are rank 0's
-            partial = partial | {"total": 0.0, "seen": 0}
-        where = f"batch {partial['batch']} of " if partial else "after "
-        print(
-            f"resuming {out_dir} at {where}epoch {len(history) + (1 if partial else 0)}", flush=True
-        )
-
-    def save(extra=None):
-        if not world.main:
-            return
-        checkpoint.save(
-            {
-                "model": model.state_dict(),
-                "optimizer": opt.state_dict(),
-                "scheduler": sched.state_dict(),
-                "history": history,
-                **(extra or {}),
-            },
-            last,
-        )
-
-    aug = distill is None or distill.cached_logits is None
-    steps = -(-len(train_y) // recipe.batch_size)
+    settings = {"arch": arch, "stem": stem, "seed": seed, "bf16": bf16, "recipe": asdict(recipe)}
+    identity = run_identity(settings, objective, data_dir, init_from)
+    run = Run(model, trained, recipe, objective, world, bf16, seed, out_dir / "last.pt", identity)
+    objective.setup(info["num_classes"], *val_data, bf16)
+    partial = run.resume()
     with Preemption() as preemption:
-        for epoch in range(len(history), recipe.epochs):
-            gen = epoch_generator(seed, epoch)
-            torch.manual_seed(seed * 100_003 + epoch)  # dropout, so that resuming is exact
-            order = torch.randperm(len(train_y), generator=gen)
-            first, total, seen, elapsed = 0, 0.0, 0, 0.0
-            if partial is not None:  # continue the interrupted epoch where it stopped
-                order, first = partial["order"], partial["batch"]
-                total, seen, elapsed = partial["total"], partial["seen"], partial["seconds"]
-                gen.set_state(partial["generator"])
-                torch.set_rng_state(partial["torch_rng"])
-                partial = None
-            started = time.time() - elapsed
-            trained.train()
-            lr = opt.param_groups[0]["lr"]
-            batches = train_batches(
-                train_x,
-                train_y,
-                recipe.batch_size,
-                gen,
-                info,
-                aug=aug,
-                order=order,
-                first_batch=first,
-                world=world,
-            )
-            progress = tqdm(
-                batches,
-                total=steps,
-                initial=first,
-                mininterval=10,
-                leave=False,
-                desc=f"epoch {epoch + 1}/{recipe.epochs}",
-                disable=not world.main,
-            )
-            for batch, (x, y, idx) in enumerate(progress, start=first):
-                size = len(order[batch * recipe.batch_size : (batch + 1) * recipe.batch_size])
-                weight = world.local_weight(len(y), size)  # this rank's share of the batch
-                loss = _step(trained, opt, x, y, idx, k, alpha, recipe, gen, bf16, distill, weight)
-                total += loss * len(y)
-                seen += len(y)
-                if world.any(preemption.requested):
-                    all_total, all_seen = world.sum(total, seen)
-                    save(
-                        {
-                            "partial": {
-                                "epoch": epoch,
-                                "batch": batch + 1,
-                                "order": order,
-                                "generator": gen.get_state(),
-                                "torch_rng": torch.get_rng_state(),
-                                "total": all_total,
-                                "seen": all_seen,
-                                "seconds": time.time() - started,
-                            }
-                        }
-                    )
-                    print(f"saved {last} at batch {batch + 1} of epoch {epoch + 1}", flush=True)
-                    raise SystemExit(PREEMPTED_EXIT_CODE)
-            sched.step()
-            total, seen = world.sum(total, seen)
-            val = validation_row(model, val_x, val_y, info, bf16, distill, val_teacher)
-            row = {
-                "epoch": epoch + 1,
-                "train_loss": total / seen,
-                "val_top1": val.pop("val_top1"),
-                "val_top5": val.pop("val_top5"),
-                "lr": lr,
-                "seconds": time.time() - started,
-                **val,  # val_top3 (long-tailed tables), val_kd_loss for students
-            }
-            history.append(row)
-            save()
+        for epoch in range(len(run.history), recipe.epochs):
+            lr = run.opt.param_groups[0]["lr"]
+            train_loss, started = run.epoch(epoch, train_data, partial, preemption)
+            partial = None
+            row = {"epoch": epoch + 1, "train_loss": train_loss, **run.validate(val_data)}
+            row = _ordered(row | {"lr": lr, "seconds": time.time() - started})
+            run.history.append(row)
+            run.save()
             if world.main:
-                pd.DataFrame(history).to_csv(out_dir / "metrics.csv", index=False)
+                pd.DataFrame(run.history).to_csv(out_dir / "metrics.csv", index=False)
             print(
                 f"epoch {epoch + 1}: loss {row['train_loss']:.4f} val top-1 "
                 f"{row['val_top1']:.2f} top-5 {row['val_top5']:.2f} ({row['seconds']:.1f}s)",
                 flush=True,
             )
-
     final = {
         **(meta or {}),
         "arch": arch,
-        "alpha": alpha,
+        **objective.record,
         "seed": seed,
         "stem": stem,
         "epochs": recipe.epochs,
-        "top1": history[-1]["val_top1"],
-        "top5": history[-1]["val_top5"],
-        "top3": history[-1]["val_top3"],
-        "best_top1": max(r["val_top1"] for r in history),
-        "train_seconds": sum(r["seconds"] for r in history),
+        **{k: run.history[-1][f"val_{k}"] for k in ("top1", "top5", "top3")},
+        "best_top1": max(r["val_top1"] for r in run.history),
+        "train_seconds": sum(r["seconds"] for r in run.history),
         "processes": world.size,
     }
-    if not world.main:
-        return final
-    checkpoint.save(
-        {
-            "state_dict": {key: v.cpu() for key, v in model.state_dict().items()},
-            "arch": arch,
-            "num_classes": k,
-            "in_channels": info["channels"],
-            "stem": stem,
-        },
-        out_dir / "model.pt",
-    )
-    pd.DataFrame(history).to_csv(out_dir / "metrics.csv", index=False)
-    (out_dir / "final.json").write_text(json.dumps(final, indent=2) + "\n")
+    if world.main:
+        run.finish(final, info, stem)
     return final
 
 
-def _step(model, opt, x, y, idx, k, alpha, recipe, gen, bf16, distill, weight: float) -> float:
-    """One optimisation step on a batch (this rank's slice of it, in a data-parallel run, whose
-    mean loss ``weight`` rescales); returns the batch's mean loss. A rank mixes CutMix
-    boxes within its own slice, as torchvision's reference scripts do."""
-    x, y = x.to(DEVICE, non_blocking=True), y.to(DEVICE, non_blocking=True)
-    if distill is None:
-        targets = smoothed_targets(y, k, alpha)
-        if recipe.cutmix_prob > 0 and float(torch.rand(1, generator=gen)) < recipe.cutmix_prob:
-            x, targets = cutmix(x, targets, gen)
-    with autocast(bf16):
-        logits = model(x)
-    if distill is None:
-        loss = soft_cross_entropy(logits, targets)
-    else:  # the teacher sees the student's (augmented) batch
-        teacher_logits = distill.teacher_logits(x, idx, bf16)
-        loss = mixed_kd_loss(logits, teacher_logits, y, distill.lam, distill.temperature)
-    opt.zero_grad(set_to_none=True)
-    (loss * weight).backward()
-    opt.step()
-    return loss.item()
+def _ordered(row: dict) -> dict:
+    """metrics.csv's columns: epoch, train loss, top-1/5, lr, seconds, then val_top3 (the
+    long-tailed tables) and the objective's own (val_kd_loss for students)."""
+    first = ["epoch", "train_loss", "val_top1", "val_top5", "lr", "seconds"]
+    return {k: row[k] for k in first} | {k: v for k, v in row.items() if k not in first}
+
+
+def check_writable(out_dir: Path) -> None:
+    """Fail before the first epoch, not after it, when the run folder cannot be written."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out_dir):
+            pass
+    except OSError as err:
+        raise DataError(
+            f"{out_dir}: cannot write the run folder ({err.strerror}); "
+            "check its permissions and free space"
+        ) from err
+
+
+def run_identity(settings: dict, objective, data_dir, init_from) -> dict:
+    """What produced a run, recorded in its resume checkpoint: settings, the objective's values,
+    the curated data's files, the initial weights and the training code."""
+    src = Path(lskd.__file__).parent.parent
+    data = Path(data_dir)
+    return {
+        **settings,
+        "objective": type(objective).__name__,
+        **objective.record,
+        "data": [checkpoint.sha256(data / f) for f in ("manifest.csv", "dataset.json")],
+        "init": checkpoint.sha256(init_from) if init_from else None,
+        "code": module_fingerprint(src, (__name__, type(objective).__module__)),
+    }
+
+
+@dataclass
+class Run:
+    """One training run: its model, optimiser, schedule and epochs done, and its resume
+    checkpoint ``last``, which records the run's ``identity``."""
+
+    model: torch.nn.Module
+    trained: torch.nn.Module  # the model, or its data-parallel wrapper
+    recipe: Recipe
+    objective: object
+    world: distributed.World
+    bf16: bool
+    seed: int
+    last: Path
+    identity: dict
+    history: list[dict] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.opt = optimizer(self.model, self.recipe)
+        self.sched = schedule(self.opt, self.recipe)
+
+    def resume(self) -> dict | None:
+        """Continue from ``last`` if this run wrote it; move any other aside. Returns the
+        interrupted epoch's state, if a SIGTERM stopped one."""
+        if not self.last.exists():
+            return None
+        state = checkpoint.load(self.last)
+        recorded = state.get("identity", {})
+        changed = sorted(
+            k
+            for k in recorded.keys() | self.identity.keys()
+            if recorded.get(k) != self.identity.get(k)
+        )
+        if changed:
+            self._set_aside(changed)
+            return None
+        self.model.load_state_dict(state["model"])
+        self.opt.load_state_dict(state["optimizer"])
+        self.sched.load_state_dict(state["scheduler"])
+        self.history, partial = state["history"], state.get("partial")
+        if partial and not self.world.main:  # the interrupted epoch's loss sums are rank 0's
+            partial = partial | {"total": 0.0, "seen": 0}
+        where = f"batch {partial['batch']} of " if partial else "after "
+        epoch = len(self.history) + (1 if partial else 0)
+        print(f"resuming {self.last.parent} at {where}epoch {epoch}", flush=True)
+        return partial
+
+    def _set_aside(self, changed: list[str]) -> None:
+        stale = self.last.parent / "stale" / time.strftime("last-%Y%m%dT%H%M%S.pt", time.gmtime())
+        if self.world.main:
+            stale.parent.mkdir(exist_ok=True)
+            os.replace(self.last, stale)
+        print(
+            f"{self.last} was written by another run ({', '.join(changed)} differ): "
+            f"moved to {stale}; training from scratch",
+            flush=True,
+        )
+
+    def save(self, partial: dict | None = None) -> None:
+        if not self.world.main:
+            return
+        state = {
+            "model": self.model.state_dict(),
+            "optimizer": self.opt.state_dict(),
+            "scheduler": self.sched.state_dict(),
+            "history": self.history,
+            "identity": self.identity,
+        }
+        checkpoint.save(state | ({"partial": partial} if partial else {}), self.last)
+
+    def epoch(self, epoch: int, data, partial: dict | None, preemption) -> tuple[float, float]:
+        """Train one epoch, or the rest of an interrupted one; returns its mean training loss and
+        the time it started (earlier by the time an interrupted part took)."""
+        images, labels, info = data
+        batch_size = self.recipe.batch_size
+        gen = epoch_generator(self.seed, epoch)
+        torch.manual_seed(self.seed * 100_003 + epoch)  # dropout, so that resuming is exact
+        order = torch.randperm(len(labels), generator=gen)
+        first, total, seen, elapsed = 0, 0.0, 0, 0.0
+        if partial is not None:  # continue the interrupted epoch where it stopped
+            order, first = partial["order"], partial["batch"]
+            total, seen, elapsed = partial["total"], partial["seen"], partial["seconds"]
+            gen.set_state(partial["generator"])
+            torch.set_rng_state(partial["torch_rng"])
+        started = time.time() - elapsed
+        self.trained.train()
+        batches = train_batches(
+            images,
+            labels,
+            batch_size,
+            gen,
+            info,
+            aug=self.objective.augment,
+            order=order,
+            first_batch=first,
+            world=self.world,
+        )
+        progress = tqdm(
+            batches,
+            total=-(-len(labels) // batch_size),
+            initial=first,
+            mininterval=10,
+            leave=False,
+            desc=f"epoch {epoch + 1}/{self.recipe.epochs}",
+            disable=not self.world.main,
+        )
+        for batch, (x, y, idx) in enumerate(progress, start=first):
+            size = len(order[batch * batch_size : (batch + 1) * batch_size])
+            loss = self.step(x, y, idx, gen, self.world.local_weight(len(y), size))
+            if not math.isfinite(loss):
+                raise DataError(
+                    f"{self.last.parent}: the training loss became {loss} at epoch {epoch + 1}, "
+                    f"batch {batch + 1}; no model written (lower the recipe's lr)"
+                )
+            total, seen = total + loss * len(y), seen + len(y)
+            if self.world.any(preemption.requested):
+                self._preempt(epoch, batch + 1, order, gen, total, seen, started)
+        self.sched.step()
+        total, seen = self.world.sum(total, seen)
+        return total / seen, started
+
+    def _preempt(self, epoch, batch, order, gen, total, seen, started) -> None:
+        all_total, all_seen = self.world.sum(total, seen)
+        partial = {
+            "epoch": epoch,
+            "batch": batch,
+            "order": order,
+            "generator": gen.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "total": all_total,
+            "seen": all_seen,
+            "seconds": time.time() - started,
+        }
+        self.save(partial)
+        print(f"saved {self.last} at batch {batch} of epoch {epoch + 1}", flush=True)
+        raise SystemExit(PREEMPTED_EXIT_CODE)
+
+    def step(self, x, y, idx, gen, weight: float) -> float:
+        """One optimisation step on a batch (this rank's slice of it, in a data-parallel run,
+        whose mean loss ``weight`` rescales); returns the batch's mean loss. A rank mixes CutMix
+        boxes within its own slice, as torchvision's reference scripts do."""
+        x, y = x.to(DEVICE, non_blocking=True), y.to(DEVICE, non_blocking=True)
+        x, targets = self.objective.targets(x, y, idx, gen, self.bf16)
+        with autocast(self.bf16):
+            logits = self.trained(x)
+        loss = self.objective.loss(logits, targets)
+        self.opt.zero_grad(set_to_none=True)
+        (loss * weight).backward()
+        self.opt.step()
+        return loss.item()
+
+    def validate(self, data) -> dict:
+        """Top-1/5/3 (%) on the validation images, and the objective's own numbers."""
+        images, labels, info = data
+        logits = predict(self.model, images, labels, info, self.bf16)
+        hits = topk_correct(logits, labels, ks=(1, 5, 3))
+        row = {f"val_top{k}": 100.0 * v / len(labels) for k, v in hits.items()}
+        return row | self.objective.validation(logits, labels)
+
+    def finish(self, final: dict, info: dict, stem: str) -> None:
+        """Write the model, the curve and final.json; then drop the resume checkpoint, so that a
+        forced or code-triggered rerun trains from the initial weights."""
+        out_dir = self.last.parent
+        checkpoint.save(
+            {
+                "state_dict": {k: v.cpu() for k, v in self.model.state_dict().items()},
+                "arch": final["arch"],
+                "num_classes": info["num_classes"],
+                "in_channels": info["channels"],
+                "stem": stem,
+            },
+            out_dir / "model.pt",
+        )
+        pd.DataFrame(self.history).to_csv(out_dir / "metrics.csv", index=False)
+        (out_dir / "final.json").write_text(json.dumps(final, indent=2) + "\n")
+        self.last.unlink()
 
 
 def load_pretrained(model: torch.nn.Module, path: str | Path) -> list[str]:
     """Start ``model`` from the weights in ``path``, except those whose shape differs (the
     classifier, when the class count differs: it stays randomly initialised). Returns those."""
-    state = checkpoint.load(path)["state_dict"]
+    state = checkpoint.load(path).get("state_dict")
+    if state is None:
+        raise DataError(f"{path}: not an lskd model file (no state_dict); rerun the rule")
     own = model.state_dict()
     skipped = [k for k, v in state.items() if k in own and own[k].shape != v.shape]
     for key in skipped:
         state[key] = own[key]
-    model.load_state_dict(state)  # strict: every other weight must match
+    try:
+        model.load_state_dict(state)  # strict: every other weight must match
+    except RuntimeError as err:
+        first = str(err).strip().splitlines()[0]
+        raise DataError(
+            f"--init-from {path}: its weights are not this architecture's ({first}); "
+            "start from a model of the same architecture"
+        ) from err
     if skipped:
         print(f"{path}: kept the new {', '.join(skipped)} (shape differs)", flush=True)
     return skipped
-
-
-def load_model(path: str | Path):
-    """Rebuild a model saved by ``train`` (our own file, loaded with weights_only=True)."""
-    state = checkpoint.load(path)
-    model = build_model(state["arch"], state["num_classes"], state["in_channels"], state["stem"])
-    model.load_state_dict(state["state_dict"])
-    return model.eval()

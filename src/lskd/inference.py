@@ -1,0 +1,68 @@
+"""Running a trained model: the device, bf16 autocast, loading our model files, and logits on
+unaugmented images. Training, evaluation, Figure 1's features and the teacher cache share it."""
+
+import contextlib
+from pathlib import Path
+
+import torch
+
+from lskd import checkpoint
+from lskd.data.batches import eval_batches
+from lskd.data.errors import DataError
+from lskd.models import build_model
+
+DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+MODEL_KEYS = ("state_dict", "arch", "num_classes", "in_channels", "stem")
+
+
+def autocast(bf16: bool):
+    if not bf16:
+        return contextlib.nullcontext()
+    return torch.autocast(DEVICE.type, dtype=torch.bfloat16)
+
+
+def to_device(model: torch.nn.Module) -> torch.nn.Module:
+    layout = torch.channels_last if DEVICE.type == "cuda" else torch.preserve_format
+    return model.to(DEVICE, memory_format=layout)
+
+
+def load_model(path: str | Path, info: dict | None = None) -> torch.nn.Module:
+    """Rebuild a model saved by training (our own file, loaded with weights_only=True); with the
+    dataset's ``info``, check first that it fits that data (classes, channels)."""
+    state = checkpoint.load(path)
+    missing = [k for k in MODEL_KEYS if k not in state]
+    if missing:
+        raise DataError(
+            f"{path}: not an lskd model file (no {', '.join(missing)}); "
+            "rerun the rule that trains it"
+        )
+    if info is not None:
+        check_fits(path, state["num_classes"], state["in_channels"], info)
+    try:
+        arch, k, channels = state["arch"], state["num_classes"], state["in_channels"]
+        model = build_model(arch, k, channels, state["stem"])
+        model.load_state_dict(state["state_dict"])
+    except (RuntimeError, ValueError) as err:
+        first = str(err).strip().splitlines()[0]
+        raise DataError(f"{path}: weights do not fit a {state['arch']} ({first})") from err
+    return model.eval()
+
+
+def check_fits(path, num_classes: int, in_channels: int, info: dict) -> None:
+    if (num_classes, in_channels) != (info["num_classes"], info["channels"]):
+        raise DataError(
+            f"{path}: a model of {num_classes} classes and {in_channels} channels, but the data "
+            f"has {info['num_classes']} classes and {info['channels']} channels; "
+            "use a model trained on this dataset"
+        )
+
+
+@torch.no_grad()
+def predict(model, images, labels, info, bf16: bool, batch_size: int = 500) -> torch.Tensor:
+    """Logits of ``model`` (in eval mode) on unaugmented images, in order."""
+    to_device(model).eval()
+    parts = []
+    for x, _ in eval_batches(images, labels, batch_size, info):
+        with autocast(bf16):
+            parts.append(model(x.to(DEVICE)).float().cpu())
+    return torch.cat(parts)

@@ -1,0 +1,208 @@
+"""A rerun never returns a model of other settings, data, initial weights or code, and training
+failures (a diverging loss, a folder that cannot be written, a full disk, a foreign model file)
+end with one line and no model."""
+
+import errno
+import json
+
+import pytest
+import torch
+
+import lskd.train as train_module
+from lskd import checkpoint
+from lskd.cli import main
+from lskd.data.errors import DataError
+from lskd.data.manifest import curate
+from lskd.distill import Distillation
+from lskd.inference import load_model
+from lskd.losses import LabelSmoothing
+from lskd.train import Recipe, train
+
+RECIPE = Recipe(epochs=2, lr=0.05, batch_size=32, milestones=[1])
+
+
+class PreemptAtOnce(train_module.Preemption):
+    """A SIGTERM 'received' before the first batch: the run saves after one batch and exits."""
+
+    def __enter__(self):
+        super().__enter__()
+        self.requested = True
+        return self
+
+
+def interrupted(monkeypatch, *args, **kwargs) -> None:
+    """Leave a mid-epoch last.pt behind, as a preempted or killed job does."""
+    with monkeypatch.context() as m:
+        m.setattr(train_module, "Preemption", PreemptAtOnce)
+        with pytest.raises(SystemExit):
+            train(*args, **kwargs)
+
+
+def weights(run_dir):
+    return torch.load(run_dir / "model.pt", weights_only=True)["state_dict"]
+
+
+def assert_same(a, b):
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.fixture
+def data(fake_fmnist, tmp_path):
+    out = tmp_path / "data"
+    curate({"kind": "fashion_mnist", "root": str(fake_fmnist)}, out)
+    return out
+
+
+def test_interrupted_run_with_the_same_settings_resumes(data, tmp_path, monkeypatch, capsys):
+    run = tmp_path / "run"
+    interrupted(monkeypatch, data, run, "resnet18", RECIPE, LabelSmoothing(0.1))
+    train(data, run, "resnet18", RECIPE, LabelSmoothing(0.1))
+    assert "resuming" in capsys.readouterr().out
+    assert not (run / "last.pt").exists()  # a finished run leaves nothing to resume
+    train(data, tmp_path / "fresh", "resnet18", RECIPE, LabelSmoothing(0.1))
+    assert_same(weights(run), weights(tmp_path / "fresh"))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"objective": LabelSmoothing(0.2)},
+        {"arch": "mobilenet_v2"},
+        {"recipe": Recipe(epochs=2, lr=0.02, batch_size=32, milestones=[1])},
+        {"seed": 1},
+    ],
+    ids=["alpha", "arch", "recipe", "seed"],
+)
+def test_a_changed_setting_never_resumes_the_old_run(data, tmp_path, monkeypatch, capsys, change):
+    old = {"arch": "resnet18", "recipe": RECIPE, "objective": LabelSmoothing(0.0), "seed": 0}
+    new = old | change
+    run = tmp_path / "run"
+    interrupted(monkeypatch, data, run, old["arch"], old["recipe"], old["objective"], old["seed"])
+    train(data, run, new["arch"], new["recipe"], new["objective"], new["seed"])
+    out = capsys.readouterr().out
+    assert "resuming" not in out and "moved to" in out, out
+    assert len(list((run / "stale").iterdir())) == 1  # set aside, never deleted
+    fresh = tmp_path / "fresh"
+    train(data, fresh, new["arch"], new["recipe"], new["objective"], new["seed"])
+    assert_same(weights(run), weights(fresh))
+
+
+def test_changed_data_or_init_never_resumes(fake_fmnist, data, tmp_path, monkeypatch, capsys):
+    run = tmp_path / "run"
+    interrupted(monkeypatch, data, run, "resnet18", RECIPE, LabelSmoothing(0.1))
+    fewer = tmp_path / "fewer"
+    curate({"kind": "fashion_mnist", "root": str(fake_fmnist), "train_per_class": 8}, fewer)
+    train(fewer, run, "resnet18", RECIPE, LabelSmoothing(0.1))
+    assert "moved to" in capsys.readouterr().out
+
+    init = tmp_path / "init"  # a rerun with another --init-from than the interrupted one
+    train(data, init, "resnet18", Recipe(epochs=1, lr=0.05, batch_size=32), LabelSmoothing())
+    interrupted(monkeypatch, data, run, "resnet18", RECIPE, LabelSmoothing(0.1))
+    train(data, run, "resnet18", RECIPE, LabelSmoothing(0.1), init_from=init / "model.pt")
+    assert "moved to" in capsys.readouterr().out
+    fresh = tmp_path / "fresh"
+    train(data, fresh, "resnet18", RECIPE, LabelSmoothing(0.1), init_from=init / "model.pt")
+    assert_same(weights(run), weights(fresh))
+
+
+def test_a_student_with_another_lam_or_teacher_never_resumes(data, tmp_path, monkeypatch, capsys):
+    teachers = []
+    for alpha in (0.0, 0.1):
+        out = tmp_path / f"teacher{alpha}"
+        train(
+            data, out, "resnet18", Recipe(epochs=1, lr=0.05, batch_size=32), LabelSmoothing(alpha)
+        )
+        teachers.append(out / "model.pt")
+
+    def student(lam, teacher):
+        sha = checkpoint.sha256(teacher)
+        return Distillation(load_model(teacher), lam=lam, teacher_id=sha)
+
+    run = tmp_path / "student"
+    for change in (student(0.9, teachers[0]), student(0.5, teachers[1])):
+        interrupted(monkeypatch, data, run, "resnet18", RECIPE, student(0.5, teachers[0]))
+        train(data, run, "resnet18", RECIPE, change)
+        assert "moved to" in capsys.readouterr().out
+    fresh = tmp_path / "fresh"
+    train(data, fresh, "resnet18", RECIPE, student(0.5, teachers[1]))
+    assert_same(weights(run), weights(fresh))
+    assert "alpha" not in json.loads((run / "final.json").read_text())  # no LS value: a student
+
+
+def test_a_finished_run_rerun_trains_from_scratch(data, tmp_path):
+    """What a --forcerun or a code-triggered rerun does: the old weights never come back."""
+    run = tmp_path / "run"
+    short = Recipe(epochs=1, lr=0.05, batch_size=32)
+    train(data, run, "resnet18", short, LabelSmoothing(0.1))
+    first = weights(run)
+    train(data, run, "resnet18", short, LabelSmoothing(0.1))  # a second epoch would differ
+    assert_same(weights(run), first)
+    longer = Recipe(epochs=2, lr=0.05, batch_size=32)
+    train(data, run, "resnet18", longer, LabelSmoothing(0.1))
+    train(data, tmp_path / "fresh", "resnet18", longer, LabelSmoothing(0.1))
+    assert_same(weights(run), weights(tmp_path / "fresh"))
+
+
+def cli(capsys, *args) -> str:
+    assert main([str(a) for a in args]) == 2
+    err = capsys.readouterr().err  # tqdm's progress bar shares stderr, on lines ending in \r
+    lines = [line for line in err.replace("\r", "\n").splitlines() if "error" in line]
+    assert len(lines) == 1 and lines[0].startswith("lskd "), err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def teacher_args(data, out, **recipe):
+    return [
+        "train-teacher", "--data", data, "--out", out, "--arch", "resnet18", "--alpha", "0.1",
+        "--recipe", json.dumps({"epochs": 1, "lr": 0.05, "batch_size": 32} | recipe),
+        "--threads", "1",
+    ]  # fmt: skip
+
+
+def test_a_diverging_loss_stops_the_run_and_writes_no_model(data, tmp_path, capsys):
+    err = cli(capsys, *teacher_args(data, tmp_path / "run", lr=1e30))
+    assert "loss became" in err and "epoch 1, batch" in err
+    assert not (tmp_path / "run" / "model.pt").exists()
+
+
+def test_an_unwritable_run_folder_fails_before_training(data, tmp_path, capsys):
+    (tmp_path / "file").write_text("")
+    err = cli(capsys, *teacher_args(data, tmp_path / "file" / "run"))
+    assert "cannot write the run folder" in err and "file" in err
+
+
+def test_init_from_another_architecture_is_one_line(data, tmp_path, capsys):
+    other = tmp_path / "mobilenet"
+    train(data, other, "mobilenet_v2", Recipe(epochs=1, lr=0.05, batch_size=32), LabelSmoothing())
+    args = teacher_args(data, tmp_path / "run") + ["--init-from", other / "model.pt"]
+    assert "not this architecture's" in cli(capsys, *args)
+
+
+def test_foreign_model_files_are_one_line_errors(fake_fmnist, data, tmp_path, capsys):
+    no_keys = tmp_path / "no_keys.pt"
+    torch.save({"weights": torch.zeros(2)}, no_keys)
+    three = tmp_path / "three"  # a model of another class count than the data
+    curate({"kind": "fashion_mnist", "root": str(fake_fmnist), "classes": 3}, three)
+    train(three, tmp_path / "t3", "resnet18", Recipe(epochs=1, lr=0.05, batch_size=32),
+          LabelSmoothing())  # fmt: skip
+    cases = {no_keys: "not an lskd model file", tmp_path / "t3" / "model.pt": "3 classes"}
+    for model, message in cases.items():
+        args = ["evaluate", "--model", model, "--data", data, "--out", tmp_path / "eval"]
+        final = tmp_path / "final.json"
+        final.write_text("{}")
+        assert message in cli(capsys, *args, "--final", final, "--threads", "1")
+        assert not (tmp_path / "eval" / "eval.json").exists()
+
+
+def test_a_full_disk_says_so_and_leaves_no_temporary_file(tmp_path, monkeypatch):
+    def full_disk(obj, path):
+        with open(path, "wb") as f:
+            f.write(b"partial")
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    with pytest.raises(DataError, match="disk is full"):
+        checkpoint.save({"x": 1}, tmp_path / "model.pt")
+    assert list(tmp_path.iterdir()) == []
