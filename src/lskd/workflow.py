@@ -131,7 +131,9 @@ def refuse_duplicate_keys(paths) -> None:
 
 
 def validate_schema(config: dict, schema_path: str) -> None:
-    """snakemake's ``validate`` (which also fills in defaults), its error cut to one line."""
+    """snakemake's ``validate`` (which also fills in defaults), its error cut to one line; NaN and
+    infinities first, which the schema takes for numbers (and NaN passes every range)."""
+    _check_finite(config)
     try:
         validate(config, schema_path)
     except WorkflowError as err:
@@ -148,14 +150,14 @@ def validate_schema(config: dict, schema_path: str) -> None:
 
 
 def _check_finite(node, key: str = "") -> None:
-    """YAML's .inf and .nan are numbers to the schema, and every range check passes NaN."""
+    """Every number in ``node`` is finite (YAML's .inf, -.inf, .nan are floats)."""
     if isinstance(node, float) and not math.isfinite(node):
         raise ConfigError(f"config key {key}: {node} is not a finite number; give one")
     items = node.items() if isinstance(node, dict) else []
     for name, value in items:
         _check_finite(value, f"{key}.{name}" if key else str(name))
     for i, value in enumerate(node if isinstance(node, list) else []):
-        _check_finite(value, f"{key}[{i}]")
+        _check_finite(value, f"{key}.{i}")
 
 
 def _must_name(config: dict, where: str, value: str, section: str) -> None:
@@ -261,8 +263,29 @@ def _check_fig1_classes(config: dict, classes_of: dict) -> None:
             )
 
 
+def _check_image_options(config: dict) -> None:
+    """augment: random_resized_crop crops image files; weights: torchvision is a released
+    ImageNet-1K model, so a no-LS teacher of all of ImageNet-1K's classes."""
+    for name, spec in config["datasets"].items():
+        if spec.get("augment") == "random_resized_crop" and spec["kind"] == "fashion_mnist":
+            raise ConfigError(
+                f"datasets.{name}.augment: random_resized_crop crops image files; "
+                "fashion_mnist uses pad_crop"
+            )
+    for name, teacher in config["teachers"].items():
+        if "weights" not in teacher:
+            continue
+        data = config["datasets"][teacher["dataset"]]
+        subset = data.get("classes") or data.get("long_tail")
+        if teacher["alpha"] != 0 or data["kind"] != "image_folder" or subset:
+            raise ConfigError(
+                f"teachers.{name}.weights: torchvision's released weights are a no-LS model of "
+                "the whole ImageNet-1K; use them for alpha 0 on an image_folder dataset without "
+                "classes or long_tail, or remove the key"
+            )
+
+
 def check(config: dict) -> None:
-    _check_finite(config)
     for name, spec in config["datasets"].items():
         if name in RESERVED:
             raise ConfigError(f"datasets.{name}: the name is taken by results/{name}/; rename it")
@@ -274,6 +297,7 @@ def check(config: dict) -> None:
     for name, teacher in config["teachers"].items():
         _must_name(config, f"teachers.{name}.dataset", teacher["dataset"], "datasets")
         _must_name(config, f"teachers.{name}.recipe", teacher["recipe"], "recipes")
+    _check_image_options(config)
     for name, student in config.get("students", {}).items():
         _must_name(config, f"students.{name}.teacher", student["teacher"], "teachers")
         _must_name(config, f"students.{name}.recipe", student["recipe"], "recipes")

@@ -1,0 +1,336 @@
+"""Config checked at parse time (issue 13): duplicate keys, repeated seeds, NaN/inf, unsafe names,
+and class subsets, long tails and Figure 1's classes that the data cannot give. Each stops with
+one line naming the key, before any job runs."""
+
+import copy
+import json
+import re
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import ROOT, run_snakemake
+from lskd import workflow as lw
+from lskd.data import fashion_mnist
+
+SMOKE = yaml.safe_load((ROOT / "configs" / "smoke.yaml").read_text())
+SCHEMA = str(ROOT / "workflow" / "schemas" / "config.schema.yaml")
+
+
+def parse_error(config: dict) -> str | None:
+    """The Snakefile's checks on ``config``: their one-line error, or None when it passes."""
+    config = copy.deepcopy(config)
+    try:
+        lw.validate_schema(config, SCHEMA)
+        lw.check(config)
+    except lw.ConfigError as err:
+        assert "\n" not in str(err)
+        return str(err)
+    return None
+
+
+def changed(edit) -> dict:
+    config = copy.deepcopy(SMOKE)
+    edit(config)
+    return config
+
+
+def add(section: str, name: str, like: str):
+    return lambda c: c[section].update({name: c[section][like]})
+
+
+BAD = {
+    "seeds repeated": (
+        lambda c: c.update(seeds=[0, 0]),
+        r"^config key seeds: \[0, 0\] has non-unique elements",
+    ),
+    "lr inf": (
+        lambda c: c["recipes"]["standard"].update(lr=float("inf")),
+        r"^config key recipes\.standard\.lr: inf is not a finite number",
+    ),
+    "alpha nan": (
+        lambda c: c["teachers"]["resnet18"].update(alpha=float("nan")),
+        r"^config key teachers\.resnet18\.alpha: nan is not a finite number",
+    ),
+    "nmt alpha inf": (
+        lambda c: c["nmt"]["teachers"].update(transformer=float("-inf")),
+        r"^config key nmt\.teachers\.transformer: -inf is not a finite number",
+    ),
+    "shell in a dataset name": (
+        add("datasets", "fm;touch x;#", "fmnist"),
+        r"^config key datasets: 'fm;touch x;#': letters, digits and \. _ - only",
+    ),
+    "path in a teacher name": (
+        add("teachers", "../x", "resnet18"),
+        r"^config key teachers: '\.\./x': letters, digits",
+    ),
+    "hidden student name": (
+        add("students", ".hidden", "r18_from_r18"),
+        r"^config key students: '\.hidden': letters, digits",
+    ),
+    "space in an NMT name": (
+        lambda c: c["nmt"]["teachers"].update({"big model": 0.1}),
+        r"^config key nmt\.teachers: 'big model': letters, digits",
+    ),
+    "path in a bnn entry": (
+        lambda c: c["bnn"].update(teachers=["resnet18", "../resnet18"]),
+        r"^config key bnn\.teachers\.1: '\.\./resnet18': letters, digits",
+    ),
+    "path as a teacher's dataset": (
+        lambda c: c["teachers"]["resnet18"].update(dataset="../fmnist"),
+        r"^config key teachers\.resnet18\.dataset: '\.\./fmnist': letters, digits",
+    ),
+    "unknown Figure 1 class": (
+        lambda c: c["figures"]["fig1"].update(classes=["T-shirt/top", "Shirt", "Dog"]),
+        r"^figures\.fig1\.classes: \['Dog'\] are not classes of dataset fmnist \(T-shirt/top, ",
+    ),
+    "class subset larger than the data": (  # Fashion-MNIST has 10 classes
+        lambda c: c["datasets"]["fmnist3"].update(classes=11),
+        r"^datasets\.fmnist3\.classes: .*\b11\b.*\b10\b",
+    ),
+    "long tail larger than the data": (  # 6,000 training images per class
+        lambda c: c["datasets"]["fmnist_lt"]["long_tail"].update(head=6001),
+        r"^datasets\.fmnist_lt\.long_tail: .*\b6000\b.*\b6001\b",
+    ),
+    "long tail with tail above head": (
+        lambda c: c["datasets"]["fmnist_lt"]["long_tail"].update(tail=61),
+        r"^datasets\.fmnist_lt\.long_tail: .*tail.*head",
+    ),
+}
+
+
+def test_smoke_config_passes():
+    assert parse_error(SMOKE) is None
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_bad_config_gives_one_line_naming_the_key(case):
+    edit, expected = BAD[case]
+    message = parse_error(changed(edit))
+    assert message is not None and re.search(expected, message), message
+
+
+def test_names_with_dots_dashes_and_underscores_pass():
+    def edit(c):
+        c["datasets"]["fm-1.v_2"] = c["datasets"].pop("fmnist")
+        for teacher in c["teachers"].values():
+            if teacher["dataset"] == "fmnist":
+                teacher["dataset"] = "fm-1.v_2"
+
+    assert parse_error(changed(edit)) is None
+
+
+def fmnist_spec(root, **extra) -> dict:
+    return {"kind": "fashion_mnist", "root": str(root), "seed": 0, **extra}
+
+
+@pytest.mark.parametrize(
+    "tail,ok",
+    [
+        # fake_fmnist: 12 training images per class
+        ({"head": 12, "tail": 1}, True),
+        ({"head": 13, "tail": 1}, False),
+        ({"head": 10, "tail": 1, "val_per_class": 2}, True),
+        ({"head": 11, "tail": 1, "val_per_class": 2}, False),
+    ],
+)
+def test_long_tail_checked_against_the_training_images(fake_fmnist, tail, ok):
+    config = changed(lambda c: c["datasets"].update(fmnist_lt=fmnist_spec(fake_fmnist)))
+    config["datasets"]["fmnist_lt"]["long_tail"] = tail
+    message = parse_error(config)
+    assert (message is None) == ok, message
+    if not ok:
+        assert message.startswith("datasets.fmnist_lt.long_tail: ")
+
+
+def test_long_tail_counts_only_the_sampled_training_images(fake_fmnist):
+    spec = fmnist_spec(fake_fmnist, train_per_class=8, long_tail={"head": 8, "tail": 1})
+    config = changed(lambda c: c["datasets"].update(fmnist_lt=spec))
+    assert parse_error(config) is None
+    config["datasets"]["fmnist_lt"]["long_tail"]["head"] = 9
+    assert parse_error(config).startswith("datasets.fmnist_lt.long_tail: ")
+
+
+def test_figure1_classes_are_those_curation_keeps(fake_fmnist, tmp_path):
+    """The classes a 3-class subset keeps, as curation writes them to dataset.json, pass; the
+    seven others are refused."""
+    from lskd.data.manifest import curate
+
+    spec = fmnist_spec(fake_fmnist, classes=3, seed=1)
+    curate(spec, tmp_path / "curated")
+    kept = json.loads((tmp_path / "curated" / "dataset.json").read_text())["classes"]
+    config = changed(lambda c: c["datasets"].update(fmnist3=spec))
+    config["teachers"]["resnet18"]["dataset"] = "fmnist3"
+    config["figures"]["fig1"].update(without_ls="resnet18", classes=kept)
+    assert parse_error(config) is None
+    others = [c for c in fashion_mnist.CLASS_NAMES if c not in kept]
+    assert len(others) == 7
+    for other in others:
+        config["figures"]["fig1"]["classes"] = [*kept[:2], other]
+        message = parse_error(config)
+        assert message.startswith(f"figures.fig1.classes: [{other!r}] are not classes of "), message
+
+
+@pytest.fixture
+def image_config(tmp_path, monkeypatch):
+    """The smoke config plus an image-folder dataset ``imgs`` (3 classes), a 2-class subset
+    ``imgs2`` and a long tail ``imgs_lt`` of it, and Figure 1 on teachers of ``imgs``; run in
+    ``tmp_path``, whose results/data/imgs/ stands for a curated ``imgs``."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "imgs").mkdir()
+    spec = {"kind": "image_folder", "root": str(tmp_path / "imgs"), "verify_images": False}
+    config = copy.deepcopy(SMOKE)
+    config["datasets"].update(
+        imgs=spec,
+        imgs2=spec | {"classes": 2},
+        imgs_lt=spec | {"long_tail": {"head": 5, "tail": 1}},
+    )
+    for name, alpha in (("img_teacher", 0.0), ("img_teacher_ls", 0.1)):
+        config["teachers"][name] = {
+            "dataset": "imgs",
+            "arch": "resnet18",
+            "recipe": "standard",
+            "alpha": alpha,
+        }
+    config["figures"]["fig1"].update(
+        without_ls="img_teacher", with_ls="img_teacher_ls", classes=["a", "b", "c"]
+    )
+    return config
+
+
+def write_curated(folder, root, classes, per_class):
+    folder.mkdir(parents=True)
+    info = {"kind": "image_folder", "root": str(root), "classes": classes, "num_classes": 3}
+    (folder / "dataset.json").write_text(json.dumps(info))
+    labels = [c for c in range(len(classes)) for _ in range(per_class)]
+    pd.DataFrame({"sample": range(len(labels)), "label": labels, "split": "train"}).to_csv(
+        folder / "manifest.csv", index=False
+    )
+
+
+def test_image_datasets_unchecked_until_curated(image_config):
+    image_config["datasets"]["imgs2"]["classes"] = 4
+    image_config["datasets"]["imgs_lt"]["long_tail"]["head"] = 6
+    image_config["figures"]["fig1"]["classes"] = ["x", "y", "z"]
+    assert parse_error(image_config) is None  # curation checks them
+
+
+@pytest.mark.parametrize(
+    "edit,expected",
+    [
+        (lambda c: None, None),
+        (lambda c: c["datasets"]["imgs2"].update(classes=3), None),
+        (
+            lambda c: c["datasets"]["imgs2"].update(classes=4),
+            r"^datasets\.imgs2\.classes: .*\b4\b.*\b3\b.*results/data/imgs/",
+        ),
+        (
+            lambda c: c["datasets"]["imgs_lt"]["long_tail"].update(head=6),
+            r"^datasets\.imgs_lt\.long_tail: .*\b5\b.*\b6\b.*results/data/imgs/",
+        ),
+        (
+            lambda c: c["figures"]["fig1"].update(classes=["a", "b", "d"]),
+            r"^figures\.fig1\.classes: \['d'\] are not classes of dataset imgs \(a, b, c\)",
+        ),
+    ],
+)
+def test_image_datasets_checked_against_the_curated_source(image_config, tmp_path, edit, expected):
+    write_curated(tmp_path / "results" / "data" / "imgs", tmp_path / "imgs", ["a", "b", "c"], 5)
+    edit(image_config)
+    message = parse_error(image_config)
+    assert (message is None) if expected is None else re.search(expected, message), message
+
+
+def test_a_curated_folder_of_another_source_is_not_used(image_config, tmp_path):
+    write_curated(tmp_path / "results" / "data" / "imgs", tmp_path / "other", ["a", "b", "c"], 5)
+    image_config["datasets"]["imgs2"]["classes"] = 4
+    assert parse_error(image_config) is None
+
+
+def test_duplicate_keys_name_file_line_and_key(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("a: 1\nb:\n  x: 1\n  y: 2\n  x: 3\n")
+    with pytest.raises(lw.ConfigError, match=rf"^{re.escape(str(path))}: line 5: key 'x' is given"):
+        lw.refuse_duplicate_keys([path])
+    path.write_text("base: &b {x: 1, y: 2}\nother:\n  <<: *b\n  x: 3\n")  # overriding a merge
+    lw.refuse_duplicate_keys([path])
+    path.write_text('{"a": 1,\n\t"a": 2}')  # JSON that YAML cannot read (a tab)
+    with pytest.raises(lw.ConfigError, match=r"c\.yaml: key 'a' is given twice"):
+        lw.refuse_duplicate_keys([path])
+
+
+# Through snakemake itself: the Snakefile runs the checks, one line, results/ untouched.
+
+
+def snakemake_refuses(workdir, config_text: str, *targets, dry=True) -> str:
+    results = workdir / "results"
+    (results / "data").mkdir(parents=True, exist_ok=True)
+    (results / "keep.txt").write_text("a result")
+    before = {p: p.stat().st_mtime_ns for p in results.rglob("*")}
+    path = workdir / "config.yaml"
+    path.write_text(config_text)
+    args = [*targets, "--configfile", str(path)] + (["-n"] if dry else [])  # targets first
+    proc = run_snakemake(workdir, *args, check=False)
+    assert proc.returncode != 0
+    assert {p: p.stat().st_mtime_ns for p in results.rglob("*")} == before
+    return proc.stdout + proc.stderr
+
+
+def one_line(output: str, pattern: str) -> None:
+    lines = [line for line in output.splitlines() if re.search(pattern, line)]
+    assert len(lines) == 1, output
+
+
+def test_snakemake_refuses_a_second_teacher_of_the_same_name(tmp_path):
+    text = (ROOT / "configs" / "smoke.yaml").read_text()
+    first = "  resnet18: {dataset: fmnist, arch: resnet18, recipe: standard, alpha: 0.0}\n"
+    assert text.count(first) == 1
+    line = text[: text.index(first)].count("\n") + 1
+    text = text.replace(first, first + first.replace("fmnist", "fmnist3"))
+    output = snakemake_refuses(tmp_path, text)
+    one_line(output, rf"config\.yaml: line {line + 1}: key 'resnet18' is given twice \(also line")
+
+
+def test_snakemake_refuses_a_shell_command_as_a_name_and_runs_nothing(tmp_path):
+    config = changed(add("datasets", "fm;touch x;#", "fmnist"))
+    target = "results/data/fm;touch x;#/manifest.csv"
+    output = snakemake_refuses(tmp_path, yaml.safe_dump(config), target, dry=False)
+    one_line(output, r"config key datasets: 'fm;touch x;#': letters, digits")
+    assert not list(tmp_path.rglob("x"))
+
+
+@pytest.mark.parametrize("case", ["seeds repeated", "alpha nan", "long tail larger than the data"])
+def test_snakemake_stops_at_parse_time(tmp_path, case):
+    edit, expected = BAD[case]
+    output = snakemake_refuses(tmp_path, yaml.safe_dump(changed(edit)))
+    one_line(output, expected.lstrip("^"))
+
+
+def test_shell_commands_quote_every_path_and_name():
+    """Every {input}, {output}, {log} and {wildcards.*} in a shell command is quoted (:q); seeds
+    are digits (wildcard_constraints)."""
+    unquoted = []
+    for path in sorted((ROOT / "workflow" / "rules").glob("*.smk")):
+        in_shell = False
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if line.strip() == "shell:":
+                in_shell = True
+            elif in_shell and line.strip().startswith('"'):
+                for field in re.findall(r"\{((?:input|output|log|wildcards)[^}]*)\}", line):
+                    if not field.endswith(":q") and field != "wildcards.seed":
+                        unquoted.append(f"{path.name}:{number}: {{{field}}}")
+            else:
+                in_shell = False
+    assert not unquoted
+
+
+def test_dry_run_quotes_a_class_name_with_a_space(tmp_path):
+    config = changed(
+        lambda c: c["figures"]["fig1"].update(classes=["T-shirt/top", "Shirt", "Ankle boot"])
+    )
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    target = "results/fmnist/teachers/resnet18/seed0/eval/penultimate.npz"
+    proc = run_snakemake(tmp_path, "-n", "-p", target, configfile=path)
+    assert "--classes T-shirt/top Shirt 'Ankle boot' --per-class 200" in proc.stdout
