@@ -175,12 +175,12 @@ def dataset_pattern(config: dict) -> str:
     return "|".join(re.escape(name) for name in config["datasets"])
 
 
-# Dataset keys that cut the source data (class subset, long tail) or only describe it.
-_CUT_KEYS = {"classes", "long_tail", "seed", "property"}
+# Dataset keys that cut the source data (class subset, long tail) or do not change its rows.
+_NOT_SOURCE_KEYS = {"classes", "long_tail", "seed", "property", "image_size", "augment"}
 
 
 def _uncut(spec: dict) -> dict:
-    return {key: value for key, value in spec.items() if key not in _CUT_KEYS}
+    return {key: value for key, value in spec.items() if key not in _NOT_SOURCE_KEYS}
 
 
 def _source(config: dict, name: str):
