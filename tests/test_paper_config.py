@@ -1,5 +1,7 @@
 """configs/paper.yaml schedules the paper's experiment matrix (dry run, datasets as empty dirs)."""
 
+import pandas as pd
+import pytest
 import yaml
 
 from conftest import ROOT, run_snakemake
@@ -17,6 +19,7 @@ TEACHERS = (
     + 4 * 2  # Table 3, Places-LT: ResNet-18/34/50/101
     + 4 * 2  # Table 3, iNaturalist 2019: ResNet-18/34/50/101 (also Table 6's teachers)
     + 2 * 2 * 2  # Table 4: ImageNet-100 and -500 x ResNet-18/101 (1K is Table 1's)
+    + 1  # ImageNet ResNet-34 (torchvision's), for iNaturalist's and Places-LT's to fine-tune from
 )
 # Students
 STUDENTS = (
@@ -83,3 +86,49 @@ def test_multi_gpu_jobs_start_under_torchrun():
     assert lw.launcher({"resources": {"train": {"gpu": 1}}}) == "lskd"
     four = {"resources": {"train": {"gpu": 4}}}
     assert lw.launcher(four) == "torchrun --standalone --nproc_per_node=4 -m lskd"
+
+
+def test_released_teachers_are_the_papers_no_ls_rows():
+    """A teacher taken from torchvision's released weights is one whose Table 1 no-LS row is the
+    top-1/top-5 torchvision reports for them; the others (ResNet-50) are not."""
+    from torchvision.models import get_model_weights
+
+    from lskd.paper import ARCH_NAMES
+
+    config = yaml.safe_load((ROOT / "configs" / "paper.yaml").read_text())
+    paper = pd.read_csv(ROOT / "src" / "lskd" / "paper" / "reference" / "table1.csv")
+    paper = paper.set_index("network")
+    no_ls = {  # the no-LS ImageNet-1K teacher of each architecture (Table 1's first rows)
+        t["arch"]: t
+        for t in config["teachers"].values()
+        if t["dataset"] == "imagenet" and t["alpha"] == 0 and t["recipe"] not in ("long", "cutmix")
+    }
+    released = set()
+    for arch, teacher in no_ls.items():
+        meta = get_model_weights(arch).IMAGENET1K_V1.meta["_metrics"]["ImageNet-1K"]
+        if ARCH_NAMES[arch] not in paper.index:  # ResNet-34: only for fine-tuning
+            assert teacher.get("weights") == "torchvision"
+            continue
+        row = paper.loc[ARCH_NAMES[arch]]
+        same = (row.top1_no_ls, row.top5_no_ls) == (meta["acc@1"], meta["acc@5"])
+        assert same == (teacher.get("weights") == "torchvision"), arch
+        released |= {arch} if same else set()
+    assert len(released) == 7 and "resnet50" not in released
+
+
+def test_released_weights_only_for_a_no_ls_imagenet_teacher(tmp_path):
+    from lskd import workflow as lw
+
+    config = yaml.safe_load((ROOT / "configs" / "paper.yaml").read_text())
+    for spec in config["datasets"].values():
+        spec["root"] = str(tmp_path)
+    config["nmt"]["corpus"]["path"] = str(tmp_path)
+    lw.validate_schema(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
+    lw.check(config)
+    config["teachers"]["r18_ls"]["weights"] = "torchvision"
+    with pytest.raises(lw.ConfigError, match=r"^teachers\.r18_ls\.weights: torchvision's released"):
+        lw.check(config)
+    del config["teachers"]["r18_ls"]["weights"]
+    config["teachers"]["in100_r18"]["weights"] = "torchvision"
+    with pytest.raises(lw.ConfigError, match=r"^teachers\.in100_r18\.weights: .* without classes"):
+        lw.check(config)

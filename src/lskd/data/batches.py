@@ -27,7 +27,7 @@ def normalize(images: torch.Tensor, info: dict, device=None) -> torch.Tensor:
         images = images.to(device, non_blocking=True)
     mean = torch.tensor(info["mean"], device=images.device).view(1, -1, 1, 1)
     std = torch.tensor(info["std"], device=images.device).view(1, -1, 1, 1)
-    return (images.float() / 255.0 - mean) / std
+    return images.float().mul_(1 / (255.0 * std)).add_(-mean / std)  # 2 passes, not 4
 
 
 def augmentation(images, info: dict) -> str:

@@ -59,10 +59,14 @@ def _train_transform(size: int):
 
 def train_view(image: torch.Tensor, size: int, seed: int) -> torch.Tensor:
     """torchvision's RandomResizedCrop + RandomHorizontalFlip, drawing from a generator seeded by
-    ``seed`` (v2 draws from torch's global generator: it is seeded here, then restored)."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    ``seed`` (v2 draws from torch's global CPU generator: it is seeded here, then restored)."""
+    cpu = torch.default_generator
+    state = cpu.get_state()
+    cpu.manual_seed(seed)  # only the CPU generator: torch.manual_seed also seeds every GPU's
+    try:
         return _train_transform(size)(image)
+    finally:
+        cpu.set_state(state)
 
 
 def view_seed(epoch_seed: int, position: int) -> int:
