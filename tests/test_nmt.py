@@ -3,19 +3,25 @@ vs online teacher top-k, the smoke run's fairseq outputs, and bad input."""
 
 import json
 import math
+import os
+import pickle
 import re
+import shlex
+import shutil
 import subprocess
 import sys
 from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
 import pytest
 import sacrebleu
 import torch
 from fairseq.data import Dictionary
 
-from lskd.data.errors import DataError
-from lskd.nmt import corpus, prepare
+from lskd.data.errors import CommandFailed, DataError
+from lskd.nmt import corpus, prepare, runs
+from lskd.nmt.checkpoint import FAIRSEQ_TYPES
 from lskd.nmt.teacher import TopkCache, load_teacher
 from lskd.nmt.word_kd import WordKDCriterion
 
@@ -258,6 +264,155 @@ def test_a_checkpoint_that_is_not_fairseq_is_one_clear_line(smoke_run, tmp_path)
             errors = [line for line in proc.stderr.splitlines() if "error:" in line]
             assert len(errors) == 1 and f"{bad}: not a fairseq checkpoint" in errors[0], proc.stderr
     assert not (tmp_path / "topk.pt").exists() and not (tmp_path / "test.json").exists()
+
+
+# --- no code runs from a model file (issue 13) -------------------------------------------------
+
+
+class _RunsCode:
+    """Unpickling this runs a shell command that creates ``marker``: what a crafted file does."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {shlex.quote(str(self.marker))}",)
+
+
+def _crafted(path, marker, *, raw=False):
+    """A file that runs code when unpickled: a torch.save archive, or a bare pickle."""
+    payload = {"model": _RunsCode(marker), "cfg": None}
+    if raw:
+        path.write_bytes(pickle.dumps(payload))
+    else:
+        torch.save(payload, path)
+    return str(path)
+
+
+def _one_error_line(proc, name):
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1 and name in errors[0] and "refused" in errors[0], proc.stderr
+    return errors[0]
+
+
+# a tiny run's settings: the refusals below come before any training
+_TINY = [
+    "--model", json.dumps({"arch": "transformer_iwslt_de_en", "embed_dim": 8, "ffn_dim": 8,
+                           "layers": 1, "heads": 1}),
+    "--train", json.dumps({"epochs": 1, "lr": 1e-3, "warmup_updates": 1, "max_tokens": 512,
+                           "beam": 1, "dropout": 0.1, "weight_decay": 0.0}),
+    "--alpha", "0.1", "--threads", "1",
+]  # fmt: skip
+
+
+def test_a_crafted_model_file_is_refused_and_runs_nothing(smoke_run, tmp_path):
+    """nmt-test --model, nmt-export-topk --teacher and nmt-train --teacher, each given a file whose
+    unpickling would create a marker file: one line naming the file and why, and no marker."""
+    data_bin = str(smoke_run / "results/nmt/data-bin")
+    marker = tmp_path / "code_ran"
+    evil = _crafted(tmp_path / "evil.pt", marker)
+    kd = json.dumps({"alpha": 0.5, "topk": 2, "temperature": 1.0})
+    for command in (
+        ["nmt-test", "--model", evil, "--out", str(tmp_path / "test.json")],
+        ["nmt-export-topk", "--teacher", evil, "--k", "2", "--out", str(tmp_path / "topk.pt")],
+        ["nmt-train", "--teacher", evil, "--kd", kd, "--out", str(tmp_path / "student"), *_TINY],
+    ):
+        line = _one_error_line(_lskd(*command, "--data-bin", data_bin), "evil.pt")
+        assert "posix.system" in line, line  # why: what the file would have called
+        assert not marker.exists(), command
+    # a bare pickle (not a torch.save archive) is refused before anything reads it
+    raw = _crafted(tmp_path / "raw.pt", marker, raw=True)
+    proc = _lskd("nmt-test", "--model", raw, "--out", str(tmp_path / "test.json"),
+                 "--data-bin", data_bin)  # fmt: skip
+    assert proc.returncode == 2 and "raw.pt: not a fairseq checkpoint" in proc.stderr
+    assert not marker.exists()
+    assert not (tmp_path / "test.json").exists() and not (tmp_path / "topk.pt").exists()
+    assert not (tmp_path / "student/model.pt").exists()
+
+
+def test_a_type_fairseq_never_stores_is_refused_by_the_load_itself(tmp_path):
+    """Its imports pass the first check (numpy arrays), but it builds a float64 dtype, which no
+    fairseq checkpoint holds: the weights-only load refuses it, in one line naming the file."""
+    torch.save({"model": {}, "x": np.zeros(2)}, tmp_path / "f64.pt")
+    with pytest.raises(DataError, match=r"f64\.pt: refused, nothing loaded: .*Float64DType"):
+        load_teacher(str(tmp_path / "f64.pt"))
+
+
+def test_a_crafted_resume_checkpoint_is_refused_and_runs_nothing(smoke_run, tmp_path):
+    """A crafted checkpoint_last.pt where fairseq-train would resume from it: nmt-train refuses
+    it in one line; fairseq-train itself, started without that check, refuses it too (its
+    torch.load is weights-only); neither runs its code."""
+    data_bin = str(smoke_run / "results/nmt/data-bin")
+    marker = tmp_path / "code_ran"
+    run = tmp_path / "run"
+    (run / "fairseq").mkdir(parents=True)
+    _crafted(run / "fairseq/checkpoint_last.pt", marker)
+    proc = _lskd("nmt-train", "--data-bin", data_bin, "--out", str(run), *_TINY)
+    _one_error_line(proc, "run/fairseq/checkpoint_last.pt")
+    assert not marker.exists() and not (run / "model.pt").exists()
+    cmd = json.loads((run / "fairseq/command.json").read_text())  # what nmt-train would run
+    with pytest.raises(CommandFailed):
+        runs.run(cmd, run / "direct.log", threads=1)
+    log = (run / "direct.log").read_text()
+    assert "Weights only load failed" in log and "posix.system" in log
+    assert not marker.exists()
+
+
+def test_fairseq_checkpoints_need_exactly_the_allowed_types(smoke_run):
+    """In a fresh process, real fairseq checkpoints (a teacher's model.pt, a student's
+    checkpoint_last.pt) load weights-only with lskd's five types allowed, and fail with any one
+    of them left out: the allowlist is no larger than fairseq needs."""
+    nmt = smoke_run / "results/nmt"
+    script = """
+import argparse, pickle, sys, torch
+from lskd.nmt.checkpoint import FAIRSEQ_TYPES
+for path in sys.argv[1:]:
+    for left_out in FAIRSEQ_TYPES:
+        with torch.serialization.safe_globals([t for t in FAIRSEQ_TYPES if t is not left_out]):
+            try:
+                torch.load(path, weights_only=True)
+                print("loaded without", left_out)
+            except pickle.UnpicklingError:
+                pass
+    with torch.serialization.safe_globals(list(FAIRSEQ_TYPES)):
+        state = torch.load(path, weights_only=True)
+    assert isinstance(state["cfg"]["model"], argparse.Namespace)
+    print(len(state["model"]), "tensors")
+"""
+    paths = [nmt / "teachers/transformer/seed0/model.pt",
+             nmt / "students/transformer_ls/seed0/fairseq/checkpoint_last.pt"]  # fmt: skip
+    proc = subprocess.run([sys.executable, "-c", script, *map(str, paths)],
+                          capture_output=True, text=True)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "loaded without" not in proc.stdout
+    assert len(re.findall(r"^\d+ tensors$", proc.stdout, re.M)) == 2
+
+
+def _fairseq_state(path):
+    with torch.serialization.safe_globals(list(FAIRSEQ_TYPES)):
+        return torch.load(path, weights_only=True)
+
+
+def test_fairseq_train_resumes_a_real_checkpoint(smoke_run, tmp_path):
+    """The smoke teacher's fairseq run, continued for a third epoch: fairseq-train loads its
+    checkpoint_last.pt (weights-only, through the plugin's allowlist) and trains on from it."""
+    nmt = smoke_run / "results/nmt"
+    work = tmp_path / "fairseq"
+    shutil.copytree(nmt / "teachers/transformer_ls/seed0/fairseq", work)
+    before = _fairseq_state(work / "checkpoint_last.pt")
+    cmd = json.loads((work / "command.json").read_text())
+    cmd[1] = str(nmt / "data-bin")  # the smoke run's paths are relative to its folder
+    cmd[cmd.index("--save-dir") + 1] = str(work)
+    cmd[cmd.index("--max-epoch") + 1] = "3"
+    log = work / "resume.log"
+    runs.run(cmd, log, threads=1)
+    assert re.search(r"Loaded checkpoint \S+checkpoint_last\.pt \(epoch 3 @", log.read_text())
+    assert runs.read_curve(str(log)).epoch.tolist() == [3]
+    after = _fairseq_state(work / "checkpoint_last.pt")
+    updates = [s["optimizer_history"][-1]["num_updates"] for s in (before, after)]
+    assert updates[1] > updates[0]
 
 
 def test_iwslt14_archive_is_read_as_prepare_iwslt14_does(tmp_path):

@@ -3,7 +3,8 @@ for fairseq (loaded with ``--user-dir``), the teacher's top-k export, and fairse
 
 from pathlib import Path
 
-# fairseq imports this folder by name when given --user-dir; it registers the word_kd criterion.
+# fairseq imports this folder by name when given --user-dir: it allows the types of fairseq's
+# checkpoints in weights-only loads and registers the word_kd criterion.
 USER_DIR = str(Path(__file__).parent / "fairseq_plugin")
 
 LANGS = ("de", "en")  # source, target

@@ -17,12 +17,15 @@ import torch
 
 from lskd.data.errors import CommandFailed, DataError
 from lskd.nmt import LANGS, SPLITS, USER_DIR
+from lskd.nmt.checkpoint import check_fairseq_checkpoint
 from lskd.nmt.prepare import apply_codes
 from lskd.nmt.teacher import load_teacher
 
 
 def _env(threads: int | None) -> dict:
-    env = dict(os.environ, TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD="1")  # fairseq's own checkpoints
+    # every torch.load in fairseq weights-only, whatever the caller's environment says; the
+    # --user-dir plugin allows the types of fairseq's checkpoints (lskd.nmt.checkpoint)
+    env = dict(os.environ, TORCH_FORCE_WEIGHTS_ONLY_LOAD="1")
     if threads:
         env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(threads)
     return env
@@ -83,7 +86,8 @@ def train_command(data_bin: str, save_dir: str, model: dict, train: dict, seed: 
     """fairseq-train for one run (without its criterion), per the paper and Tan et al."""
     beam = json.dumps({"beam": train["beam"], "max_len_a": MAX_LEN_A, "max_len_b": MAX_LEN_B})
     return [
-        "fairseq-train", data_bin, *_model_args(model), *_device_args(train.get("fp16", False)),
+        "fairseq-train", data_bin, "--user-dir", USER_DIR,
+        *_model_args(model), *_device_args(train.get("fp16", False)),
         "--optimizer", "adam", "--adam-betas", "(0.9, 0.98)", "--clip-norm", "0.0",
         "--lr", str(train["lr"]), "--lr-scheduler", "inverse_sqrt",
         "--warmup-updates", str(train["warmup_updates"]),
@@ -95,6 +99,10 @@ def train_command(data_bin: str, save_dir: str, model: dict, train: dict, seed: 
         "--eval-bleu", "--eval-bleu-args", beam, "--eval-bleu-detok", "moses",
         "--eval-bleu-remove-bpe", "--best-checkpoint-metric", "bleu",
         "--maximize-best-checkpoint-metric",
+        # with several GPUs, every rank reads checkpoint_last.pt through the plugin's allowlist
+        # (fairseq would otherwise pickle rank 0's loaded state, omegaconf objects and all, to
+        # the others, and their weights-only torch.load would refuse it)
+        "--load-checkpoint-on-all-dp-ranks",
     ]  # fmt: skip
 
 
@@ -105,7 +113,7 @@ def criterion_args(
     if kd is None:
         return ["--criterion", "label_smoothed_cross_entropy", "--label-smoothing", str(alpha)]
     args = [
-        "--user-dir", USER_DIR, "--criterion", "word_kd", "--label-smoothing", str(alpha),
+        "--criterion", "word_kd", "--label-smoothing", str(alpha),
         "--kd-alpha", str(kd["alpha"]), "--kd-topk", str(kd["topk"]),
         "--kd-temperature", str(kd["temperature"]),
     ]  # fmt: skip
@@ -153,6 +161,8 @@ def train(out: str, cmd: list[str], meta: dict, threads: int | None = None) -> d
     out_dir = Path(out)
     work = out_dir / "fairseq"
     _start_or_resume(work, cmd)
+    if (work / "checkpoint_last.pt").exists():  # fairseq resumes from it: one line if refused
+        check_fairseq_checkpoint(str(work / "checkpoint_last.pt"))
     log = work / "train.log"
     run(cmd, log, threads)
     curve = read_curve(str(log))
@@ -181,8 +191,8 @@ def test_bleu(data_bin: str, model: str, out: str, beam: int, threads: int | Non
     log = out_path.with_suffix(".generate.txt")
     if log.exists():
         log.unlink()  # generation is not resumable: keep only this run's output
-    cmd = ["fairseq-generate", data_bin, "--path", model, "--gen-subset", "test",
-           "--beam", str(beam), "--remove-bpe", "--batch-size", "128",
+    cmd = ["fairseq-generate", data_bin, "--user-dir", USER_DIR, "--path", model,
+           "--gen-subset", "test", "--beam", str(beam), "--remove-bpe", "--batch-size", "128",
            "--max-len-a", str(MAX_LEN_A), "--max-len-b", str(MAX_LEN_B),
            *_device_args()]  # fmt: skip
     run(cmd, log, threads)

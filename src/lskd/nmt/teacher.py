@@ -6,37 +6,13 @@ The soft label of a position is softmax(z / T) over the teacher's k largest logi
 renormalised over those k (Tan et al., 2019 keep the top-k of the teacher's distribution).
 """
 
-import contextlib
 import os
-import zipfile
-from pathlib import Path
+import pickle
 
 import torch
 
 from lskd.data.errors import DataError
-
-
-@contextlib.contextmanager
-def fairseq_checkpoints_loadable():
-    """fairseq's checkpoints pickle their config: torch >= 2.6 refuses them unless told. Only
-    for our own fairseq checkpoints, only while they load."""
-    before = os.environ.get("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD")
-    os.environ["TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"] = "1"
-    try:
-        yield
-    finally:
-        if before is None:
-            del os.environ["TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"]
-        else:
-            os.environ["TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"] = before
-
-
-def check_fairseq_checkpoint(path: str) -> None:
-    """One clear line for a file that fairseq-train did not write (before fairseq unpickles it)."""
-    if not Path(path).is_file():
-        raise DataError(f"{path}: checkpoint missing (train the NMT teacher first)")
-    if not zipfile.is_zipfile(path):
-        raise DataError(f"{path}: not a fairseq checkpoint (not a torch.save archive); retrain it")
+from lskd.nmt.checkpoint import check_fairseq_checkpoint, refused
 
 
 def load_teacher(path: str, task=None, data: str | None = None):
@@ -45,11 +21,12 @@ def load_teacher(path: str, task=None, data: str | None = None):
 
     check_fairseq_checkpoint(path)
     overrides = {"data": data} if data else None
-    try:
-        with fairseq_checkpoints_loadable():
-            models, cfg, task = checkpoint_utils.load_model_ensemble_and_task(
-                [path], arg_overrides=overrides, task=task
-            )
+    try:  # fairseq's torch.load: weights_only=True, fairseq's types allowed by the check above
+        models, cfg, task = checkpoint_utils.load_model_ensemble_and_task(
+            [path], arg_overrides=overrides, task=task
+        )
+    except pickle.UnpicklingError as err:
+        raise refused(path, err) from None
     except (KeyError, AttributeError, RuntimeError, TypeError) as err:
         raise DataError(
             f"{path}: not a fairseq checkpoint ({type(err).__name__}: {err}); retrain it"
