@@ -1,5 +1,7 @@
-"""Figure 1's projection, Figure 3's closed form, the LS/no-LS teacher pairing of the tables, and
-CLAIMS.md verdicts that follow the data."""
+"""Figure 1's projection, Figure 3's closed form and the LS/no-LS teacher pairing of the tables
+(CLAIMS.md's checks: test_claims.py)."""
+
+import json
 
 import numpy as np
 import pandas as pd
@@ -7,8 +9,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lskd.paper import claims, fig1, fig3
-from lskd.paper.results import ls_pairs
+from lskd.paper import dataset_tables, fig1, fig3, kd_tables, stability_tables
+from lskd.paper.results import ls_pairs, paper_datasets_of, reference
 
 
 def random_templates(seed=0, d=16):
@@ -84,123 +86,61 @@ def test_fig3_curve_is_the_smoothed_binary_cross_entropy(alpha):
         assert fig3.smoothed_logistic_loss(zmin, alpha) == pytest.approx(entropy)
 
 
-def table1(no_ls, ls):
-    return pd.DataFrame(
-        [
-            {
-                "dataset": "d",
-                "network": "ResNet-18",
-                "alpha": 0.1,
-                "stability_no_ls": no_ls,
-                "stability_ls": ls,
-            }
-        ]
-    )
+def dataset_infos(tmp_path, **specs) -> list[str]:
+    """dataset.json files: name -> (kind, classes, Pareto alpha of a long tail we cut)."""
+    paths = []
+    for name, (kind, k, alpha) in specs.items():
+        path = tmp_path / name / "dataset.json"
+        path.parent.mkdir()
+        path.write_text(json.dumps({"kind": kind, "num_classes": k, "long_tail_alpha": alpha}))
+        paths.append(str(path))
+    return paths
 
 
-def students(top1_plain, top1_ls, loss_plain, loss_ls, extra_teachers=()):
-    base = {
-        "dataset": "d",
-        "teacher_arch": "resnet50",
-        "teacher_recipe": "standard",
-        "arch": "resnet18",
-        "cached_teacher": False,
-        "lam": 0.0,
-        "temperature": 1.0,
-        "n": 1,
-        "top1_std": 0.0,
-    }
-    rows = [
-        {
-            **base,
-            "name": "a",
-            "teacher": "t",
-            "ls": False,
-            "teacher_top1": 80.0,
-            "top1": top1_plain,
-            "final_train_loss": loss_plain,
-        },
-        {
-            **base,
-            "name": "b",
-            "teacher": "t_ls",
-            "ls": True,
-            "teacher_top1": 81.0,
-            "top1": top1_ls,
-            "final_train_loss": loss_ls,
-        },
+def test_paper_values_stand_only_beside_their_own_dataset(tmp_path):
+    paths = dataset_infos(
+        tmp_path, fm=("fashion_mnist", 10, None), fm3=("fashion_mnist", 3, None),
+        in100=("image_folder", 100, None), fm_lt=("fashion_mnist", 10, 6.0),
+        places=("places_lt", 365, None), inat=("inaturalist2019", 1010, None),
+    )  # fmt: skip
+    evals = pd.DataFrame(
+        [{"dataset": d, "arch": "resnet18", "recipe": "standard", "alpha": a, "seed": 0,
+          "top1": 50.0, "top3": 60.0, "top5": 70.0, "intra_class_std": 0.3}
+         for d in ("fm", "fm3", "in100", "fm_lt", "places", "inat") for a in (0.0, 0.1)]
+    )  # fmt: skip
+    table1 = stability_tables.build(evals, "table1", paper_datasets_of(paths)).set_index("dataset")
+    assert table1.loc["fm", "paper_stability_no_ls"] == 0.3359  # the embedded stand-in
+    assert table1.loc[["fm3", "in100", "places"], "paper_top1_no_ls"].isna().all()
+    table3, shown = dataset_tables.table3(evals, dataset_tables.read_infos(paths))
+    table3 = table3.set_index("dataset")
+    assert sorted(table3.index) == ["fm_lt", "inat", "places"]  # released long tails too
+    assert table3.loc["places", ["paper_dataset", "paper_top1_no_ls"]].tolist() == [
+        "Places-LT",
+        26.479,
     ]
-    for i, (t1, s1) in enumerate(extra_teachers):
-        rows.append(
-            {
-                **base,
-                "name": f"x{i}",
-                "teacher": f"x{i}",
-                "ls": True,
-                "teacher_arch": f"other{i}",
-                "teacher_top1": t1,
-                "top1": s1,
-                "final_train_loss": 1.0,
-            }
-        )
-    return pd.DataFrame(rows)
+    assert table3.loc["inat", "paper_top1_ls"] == 66.700
+    assert table3.loc["fm_lt", "paper_dataset"] == "ImageNet-LT"
+    assert "Places-LT" in shown["Paper dataset"].tolist()
 
 
-def gains(lt_gain, gain_by_classes):
-    """Table 3 and Table 4 rows with the given LS top-1 gains (resnet18)."""
-    t3 = pd.DataFrame([{"dataset": "d_lt", "arch": "resnet18", "top1_gain": lt_gain}])
-    t4 = pd.DataFrame(
-        [{"arch": "resnet18", "num_classes": k, "top1_gain": g} for k, g in gain_by_classes.items()]
-    )
-    return t3, t4
+def test_students_tables_look_up_their_own_dataset(tmp_path):
+    paths = dataset_infos(tmp_path, cub=("cub200", 200, None), in100=("image_folder", 100, None))
+    finals = pd.DataFrame(
+        [{"dataset": d, "name": f"{d}{a}", "teacher": f"t{a}", "teacher_arch": "resnet50",
+          "teacher_recipe": "standard", "teacher_alpha": a, "arch": "resnet18", "lam": 0.0,
+          "temperature": 1.0, "cached_teacher": False, "teacher_top1": 80.0,
+          "teacher_top3": 90.0, "teacher_top5": 95.0, "top1": 70.0, "top3": 80.0, "top5": 90.0,
+          "seed": 0} for d in ("cub", "in100") for a in (0.0, 0.1)]
+    )  # fmt: skip
+    rows, _ = kd_tables.table7(kd_tables.student_stats(finals), datasets=paper_datasets_of(paths))
+    rows = rows.set_index(["dataset", "ls"])
+    assert rows.loc[("cub", True), "paper_teacher_top1"] == 81.497  # CUB's, not ImageNet's
+    assert rows.loc[("cub", False), "paper_student_top1"] == 77.116
+    assert rows.loc["in100", "paper_student_top1"].isna().all()
 
 
-def nmt(teacher_bleu, student_bleu):
-    """The NMT table's rows: best valid BLEU without and with LS, for teachers and students."""
-    return pd.DataFrame(
-        [
-            {"role": role, "ls": ls, "best_valid_bleu": bleu[ls], "valid_ppl_at_best": 9.0}
-            for role, bleu in (("teacher", teacher_bleu), ("student", student_bleu))
-            for ls in (False, True)
-        ]
-    )
-
-
-def verdicts(t1, st, t3=None, t4=None, nmt_rows=None):
-    if t3 is None:
-        t3, t4 = gains(-0.5, {3: 1.0, 10: 0.2})
-    if nmt_rows is None:
-        nmt_rows = nmt({False: 20.0, True: 21.0}, {False: 19.0, True: 19.5})
-    return [c.verdict for c in claims.evaluate(t1, st, t3, t4, nmt_rows)]
-
-
-def test_claims_reproduced_when_results_agree():
-    v = verdicts(table1(0.30, 0.29), students(70.0, 70.2, 0.5, 0.9, [(85.0, 72.0)]))
-    assert v == ["reproduced"] * 6
-
-
-def test_claims_flip_when_results_contradict():
-    # LS raises variance; LS student 2 points worse with a lower loss; better teachers, worse
-    # students; LS helps more on the long tail, and more with more classes
-    # students of the LS teacher, 1 BLEU point worse
-    t3, t4 = gains(2.0, {3: 0.1, 10: 0.9})
-    nmt_rows = nmt({False: 20.0, True: 21.0}, {False: 19.0, True: 18.0})
-    v = verdicts(
-        table1(0.29, 0.30), students(72.0, 70.0, 0.9, 0.5, [(85.0, 60.0)]), t3, t4, nmt_rows
-    )
-    assert v == ["not reproduced"] * 6
-    # an LS teacher no better than the plain one is not "LS boosts BLEU"
-    v = verdicts(table1(0.30, 0.29), students(70.0, 70.2, 0.5, 0.9, [(85.0, 72.0)]),
-                 nmt_rows=nmt({False: 20.0, True: 20.0}, {False: 19.0, True: 19.5}))  # fmt: skip
-    assert v[-1] == "not reproduced"
-
-
-def test_claims_not_run_without_experiments():
-    empty = students(70, 70, 1, 1).iloc[:0]
-    no_rows = pd.DataFrame(columns=["dataset", "arch", "top1_gain", "num_classes"])
-    v = verdicts(table1(np.nan, np.nan), empty, no_rows, no_rows, pd.DataFrame())
-    assert v == ["not run"] * 6
-    rendered = claims.render(
-        claims.evaluate(table1(np.nan, np.nan), empty, no_rows, no_rows, pd.DataFrame())
-    )
-    assert "**not run**" in rendered
+def test_table10_has_the_resnext101_row():
+    row = reference("table10").set_index("network").loc["ResNeXt101 32x8d"]
+    assert (row.top1_no_ls, row.top5_no_ls, row.stability_no_ls) == (79.312, 94.526, 0.1596)
+    assert (row.top1_ls, row.top5_ls, row.stability_ls) == (79.698, 94.768, 0.1677)
+    assert round(row.stability_ls - row.stability_no_ls, 4) == 0.0081  # the paper's red number

@@ -33,6 +33,8 @@ EXPECTED = {
     "train_teacher": TEACHERS * SEEDS,
     "evaluate_teacher": TEACHERS * SEEDS,
     "train_student": STUDENTS * SEEDS,
+    # every student and ReActNet step 2: their per-image predictions for CLAIMS.md
+    "evaluate_student": STUDENTS * SEEDS + 2 * SEEDS,
     "bnn_step1": 2 * SEEDS,  # Figure 6: ReActNet from ResNet-50 w/o and w/ LS
     "bnn_step2": 2 * SEEDS,
     "penultimate_features": 2,  # Figure 1: ResNet-50 w/o and w/ LS
@@ -46,6 +48,7 @@ EXPECTED = {
     "fig9": 1,
     "bnn_paper": 1,  # Figure 6 and the BNN table
     "claims": 1,
+    "claims_paper": 1,  # the same checks on the paper's own tables
     # Figure 7: IWSLT14 De-En, transformer teachers w/o and w/ LS, a KD student of each
     "nmt_prepare": 1,
     "nmt_binarize": 1,

@@ -109,13 +109,13 @@ def evaluate(args):
 def stability_table(args):
     from lskd.paper import stability_tables
 
-    stability_tables.write(args.evals, args.table, args.out)
+    stability_tables.write(args.evals, args.table, args.out, args.infos)
 
 
 def kd_table(args):
     from lskd.paper import kd_tables
 
-    kd_tables.write(args.finals, args.table, args.out)
+    kd_tables.write(args.finals, args.table, args.out, args.infos)
 
 
 def kd_figure(args):
@@ -143,15 +143,23 @@ def figure(args):
 
 
 def claims(args):
-    from lskd.paper import claims
+    from lskd.paper import claims, evidence, reference_evidence
 
-    claims.write(args.table1, args.finals, args.table3, args.table4, args.nmt, args.out)
+    if args.reference:  # the same checks on the paper's own tables
+        ev = reference_evidence.load_reference(args.reference)
+    else:
+        ev = evidence.load_run(
+            args.teachers, args.students, args.bnn, args.infos, args.fig1_distances,
+            args.fig1_features, args.nmt,
+        )  # fmt: skip
+    margin = {"top1": args.margin_top1, "bleu": args.margin_bleu}
+    claims.write(ev, args.out, {k: v for k, v in margin.items() if v is not None})
 
 
 def bnn_paper(args):
     from lskd.paper import bnn
 
-    bnn.write(args.finals, args.figure, args.table)
+    bnn.write(args.finals, args.figure, args.table, args.infos)
 
 
 def dataset_table(args):
@@ -243,13 +251,18 @@ def _training_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--init-from", help="start from this model.pt (fine-tuning; ReActNet step 2)")
 
 
-def _figure_and_table(sub, name: str, help: str, runs: str, func) -> None:
+def _figure_and_table(sub, name: str, help: str, runs: str, func) -> argparse.ArgumentParser:
     """A command that turns runs' final.json files into one figure and one table."""
     p = sub.add_parser(name, help=help)
     p.add_argument("--finals", nargs="+", required=True, help=f"{runs} final.json files")
     p.add_argument("--figure", required=True, help="figure stem (writes .png, .pdf)")
     p.add_argument("--table", required=True, help="table stem (writes .csv, .md, .tex)")
     p.set_defaults(func=func)
+    return p
+
+
+# the paper's numbers stand beside a dataset's results only where it matches the paper's dataset
+INFOS_HELP = "datasets' dataset.json files (without them, no paper values are shown)"
 
 
 def parser() -> argparse.ArgumentParser:
@@ -296,6 +309,7 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("stability-table", help="Table 1 (intra-class) or Table 10 (inter-class)")
     s.add_argument("--table", choices=["table1", "table10"], required=True)
     s.add_argument("--evals", nargs="+", required=True, help="eval.json files")
+    s.add_argument("--infos", nargs="*", default=[], help=INFOS_HELP)
     s.add_argument("--out", required=True, help="output stem (writes .csv, .md, .tex)")
     s.set_defaults(func=stability_table)
 
@@ -304,6 +318,7 @@ def parser() -> argparse.ArgumentParser:
         "--table", choices=["table2", "table7", "table8", "table9", "temperature"], required=True
     )
     k.add_argument("--finals", nargs="+", required=True, help="the students' final.json files")
+    k.add_argument("--infos", nargs="*", default=[], help=INFOS_HELP)
     k.add_argument("--out", required=True, help="output stem (writes .csv, .md, .tex)")
     k.set_defaults(func=kd_table)
 
@@ -331,16 +346,23 @@ def parser() -> argparse.ArgumentParser:
     fg.add_argument("--out", required=True, help="output stem (writes .png, .pdf)")
     fg.set_defaults(func=figure)
 
-    cl = sub.add_parser("claims", help="results/CLAIMS.md: the paper's claims, checked")
-    cl.add_argument("--table1", required=True, help="results/tables/table1.csv")
-    cl.add_argument("--table3", required=True, help="results/tables/table3.csv")
-    cl.add_argument("--table4", required=True, help="results/tables/table4.csv")
-    cl.add_argument("--nmt", required=True, help="results/tables/nmt.csv")
-    cl.add_argument("--finals", nargs="+", required=True, help="the students' final.json files")
+    cl = sub.add_parser("claims", help="CLAIMS.md: the paper's claims (a)-(m), checked")
+    cl.add_argument("--reference", help="check the CSV tables in this folder (the format of "
+                    "lskd/paper/reference/) instead of a run's files")  # fmt: skip
+    cl.add_argument("--teachers", nargs="*", default=[], help="teachers' eval/eval.json")
+    cl.add_argument("--students", nargs="*", default=[], help="students' eval/eval.json")
+    cl.add_argument("--bnn", nargs="*", default=[], help="ReActNet step-2 eval/eval.json")
+    cl.add_argument("--infos", nargs="*", default=[], help="datasets' dataset.json")
+    cl.add_argument("--fig1-distances", help="results/tables/fig1_distances.csv")
+    cl.add_argument("--fig1-features", nargs="*", default=[], help="penultimate.npz w/o, w/ LS")
+    cl.add_argument("--nmt", nargs="*", default=[], help="NMT runs' final.json")
+    cl.add_argument("--margin-top1", type=float, help="non-inferiority margin, top-1 points")
+    cl.add_argument("--margin-bleu", type=float, help="non-inferiority margin, BLEU points")
     cl.add_argument("--out", required=True)
     cl.set_defaults(func=claims)
 
-    _figure_and_table(sub, "bnn-paper", "Figure 6 and the BNN table", "ReActNet", bnn_paper)
+    bp = _figure_and_table(sub, "bnn-paper", "Figure 6 and the BNN table", "ReActNet", bnn_paper)
+    bp.add_argument("--infos", nargs="*", default=[], help=INFOS_HELP)
 
     dt = sub.add_parser("dataset-table", help="Tables 3-6 and Figure 9 (long tail, #classes)")
     dt.add_argument(

@@ -1,15 +1,18 @@
-"""Evaluate a trained model: accuracy, stability metrics, per-class mean probabilities."""
+"""Evaluate a trained model: accuracy, stability metrics, per-class mean probabilities, and the
+per-image predictions that CLAIMS.md resamples (a paired bootstrap over the same images)."""
 
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 
+from lskd.data.errors import DataError
 from lskd.data.manifest import load_split
+from lskd.inference import load_model, predict
 from lskd.metrics.accuracy import topk_correct
 from lskd.metrics.stability import StabilityAccumulator
-from lskd.train import load_model, predict
 
 
 @torch.no_grad()
@@ -22,9 +25,10 @@ def evaluate(
     meta: dict | None = None,
     batch_size: int = 500,
 ) -> dict:
-    """Write ``eval.json`` and ``class_mean_probs.csv`` (row c: mean softmax over class c)."""
+    """Write ``eval.json``, ``class_mean_probs.csv`` (row c: mean softmax over class c) and
+    ``predictions.npz`` (``predictions``), all from one pass over the images."""
     images, labels, info = load_split(data_dir, split)
-    logits = predict(load_model(model_path), images, labels, info, bf16, batch_size)
+    logits = predict(load_model(model_path, info), images, labels, info, bf16, batch_size)
     stability = StabilityAccumulator(info["num_classes"])
     stability.update(torch.softmax(logits, dim=1), labels)
     hits = topk_correct(logits, labels, ks=(1, 3, 5))  # top-3: the long-tailed tables
@@ -42,5 +46,36 @@ def evaluate(
     means = pd.DataFrame(stability.class_mean_probs().numpy(), columns=info["classes"])
     means.insert(0, "class", info["classes"])
     means.to_csv(out_dir / "class_mean_probs.csv", index=False)
+    with open(out_dir / "predictions.npz", "wb") as f:  # a file object: no .npz appended
+        np.savez_compressed(f, **predictions(logits, labels))
     (out_dir / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
     return result
+
+
+LOG_PROBS_MAX_CLASSES = 100  # above this, N x K log-probabilities are too large to keep
+
+
+def predictions(logits: torch.Tensor, labels: torch.Tensor) -> dict[str, np.ndarray]:
+    """Per-image arrays, small: label and top-1 prediction (int16), true-class probability and
+    entropy (float32); the log-probabilities (float16) when there are at most
+    LOG_PROBS_MAX_CLASSES classes (Eq. 5 and the distillation loss need whole vectors)."""
+    logp = torch.log_softmax(logits.float(), dim=1)
+    p = logp.exp()
+    out = {
+        "label": labels.numpy().astype(np.int16),
+        "pred": logits.topk(1, dim=1).indices.squeeze(1).numpy().astype(np.int16),
+        "true_prob": p.gather(1, labels.view(-1, 1).long()).squeeze(1).numpy().astype(np.float32),
+        "entropy": -torch.special.xlogy(p, p).sum(dim=1).numpy().astype(np.float32),
+    }
+    if logits.shape[1] <= LOG_PROBS_MAX_CLASSES:
+        out["log_probs"] = logp.clamp(min=-1e4).numpy().astype(np.float16)
+    return out
+
+
+def load_predictions(path) -> dict[str, np.ndarray]:
+    """``predictions.npz`` as written by ``evaluate`` (plain arrays, no pickle)."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {key: data[key] for key in data.files}
+    except (OSError, ValueError) as err:
+        raise DataError(f"{path}: unreadable predictions ({err}); rerun its evaluate rule") from err

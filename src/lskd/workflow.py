@@ -45,7 +45,8 @@ def final_targets() -> list[str]:
     """Every table (CSV, Markdown, LaTeX) and figure (PNG, PDF) of the paper, and CLAIMS.md."""
     tables = [f"results/tables/{t}.{ext}" for t in TABLES for ext in ("csv", "md", "tex")]
     figures = [f"results/figures/{f}.{ext}" for f in FIGURES for ext in ("png", "pdf")]
-    return tables + figures + ["results/tables/fig1_distances.csv", "results/CLAIMS.md"]
+    claims = ["results/CLAIMS.md", "results/claims/paper.md"]  # this run; the paper's tables
+    return tables + figures + ["results/tables/fig1_distances.csv"] + claims
 
 
 # What a job asks a cluster for (profiles/slurm); the config's `resources` section overrides.

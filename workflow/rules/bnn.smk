@@ -77,7 +77,8 @@ rule bnn_step2:
 rule bnn_paper:
     """Figure 6 (distillation loss and test error curves) and the BNN table."""
     input:
-        lw.bnn_finals(config),
+        finals=lw.bnn_finals(config),
+        infos=lw.dataset_infos(config),
     output:
         report(
             multiext("results/figures/fig6", ".png", ".pdf"),
@@ -94,5 +95,5 @@ rule bnn_paper:
     conda:
         "../../envs/lskd.yaml"
     shell:
-        "lskd bnn-paper --finals {input:q} --figure results/figures/fig6"
-        " --table results/tables/bnn > {log:q} 2>&1"
+        "lskd bnn-paper --finals {input.finals:q} --infos {input.infos:q}"
+        " --figure results/figures/fig6 --table results/tables/bnn > {log:q} 2>&1"

@@ -7,6 +7,7 @@ rule evaluate_teacher:
     output:
         evaluation="results/{dataset}/teachers/{teacher}/seed{seed}/eval/eval.json",
         class_means="results/{dataset}/teachers/{teacher}/seed{seed}/eval/class_mean_probs.csv",
+        predictions="results/{dataset}/teachers/{teacher}/seed{seed}/eval/predictions.npz",
     log:
         "results/logs/evaluate/{dataset}/{teacher}_seed{seed}.log",
     conda:
@@ -20,6 +21,34 @@ rule evaluate_teacher:
         "lskd evaluate --model {input.model:q} --final {input.final:q}"
         " --data results/data/{wildcards.dataset:q}"
         " --out results/{wildcards.dataset:q}/teachers/{wildcards.teacher:q}/seed{wildcards.seed}/eval"
+        " {params.bf16} --threads {threads} > {log:q} 2>&1"
+
+
+rule evaluate_student:
+    """A student's (or ReActNet step 2's) evaluation: its per-image predictions, from the same
+    pass as its accuracy, are what CLAIMS.md's paired bootstrap resamples."""
+    input:
+        model="results/{dataset}/{run}/model.pt",
+        final="results/{dataset}/{run}/final.json",
+        manifest="results/data/{dataset}/manifest.csv",
+    output:
+        evaluation="results/{dataset}/{run}/eval/eval.json",
+        predictions="results/{dataset}/{run}/eval/predictions.npz",
+    log:
+        "results/logs/evaluate/{dataset}/{run}.log",
+    wildcard_constraints:
+        run=r"students/[^/]+/seed\d+|bnn/[^/]+/seed\d+/step2",
+    conda:
+        "../../envs/lskd.yaml"
+    threads: config["threads"]
+    resources:
+        **lw.resources(config, "evaluate"),
+    params:
+        bf16="--bf16" if config["bf16"] else "",
+        out=lambda wc, output: os.path.dirname(output.evaluation),
+    shell:
+        "lskd evaluate --model {input.model:q} --final {input.final:q}"
+        " --data results/data/{wildcards.dataset:q} --out {params.out:q}"
         " {params.bf16} --threads {threads} > {log:q} 2>&1"
 
 

@@ -1,7 +1,12 @@
+import glob
+import importlib.resources
+
+
 rule stability_table:
     """Table 1 (intra-class, Algorithm 1) and Table 10 (inter-class, Eq. 5), beside the paper's."""
     input:
-        lw.teacher_evals(config),
+        evals=lw.teacher_evals(config),
+        infos=lw.dataset_infos(config),
     output:
         report(
             multiext("results/tables/{table}", ".csv", ".md", ".tex"),
@@ -15,8 +20,8 @@ rule stability_table:
     conda:
         "../../envs/lskd.yaml"
     shell:
-        "lskd stability-table --table {wildcards.table:q} --evals {input:q}"
-        " --out results/tables/{wildcards.table:q} > {log:q} 2>&1"
+        "lskd stability-table --table {wildcards.table:q} --evals {input.evals:q}"
+        " --infos {input.infos:q} --out results/tables/{wildcards.table:q} > {log:q} 2>&1"
 
 
 rule fig4:
@@ -49,7 +54,8 @@ rule fig4:
 rule kd_table:
     """Tables 2, 7, 8, 9 and the temperature sweep, from the students' final.json files."""
     input:
-        lw.student_finals(config),
+        finals=lw.student_finals(config),
+        infos=lw.dataset_infos(config),
     output:
         report(
             multiext("results/tables/{table}", ".csv", ".md", ".tex"),
@@ -63,8 +69,8 @@ rule kd_table:
     conda:
         "../../envs/lskd.yaml"
     shell:
-        "lskd kd-table --table {wildcards.table:q} --finals {input:q}"
-        " --out results/tables/{wildcards.table:q} > {log:q} 2>&1"
+        "lskd kd-table --table {wildcards.table:q} --finals {input.finals:q}"
+        " --infos {input.infos:q} --out results/tables/{wildcards.table:q} > {log:q} 2>&1"
 
 
 rule kd_figure:
@@ -128,23 +134,78 @@ rule drawn_figure:
         " > {log:q} 2>&1"
 
 
+# CLAIMS.md reads every model's evaluation and per-image predictions (students and ReActNet
+# step 2 too), the last epoch's losses, Figure 1's features and the NMT test outputs.
+STUDENT_EVALS = [
+    f.replace("final.json", "eval/eval.json") for f in lw.student_finals(config)
+]
+BNN_EVALS = [
+    f.replace("final.json", "eval/eval.json")
+    for f in lw.bnn_finals(config)
+    if "/step2/" in f
+]
+EVALS = lw.teacher_evals(config) + STUDENT_EVALS + BNN_EVALS
+REFERENCE = str(importlib.resources.files("lskd.paper").joinpath("reference"))
+
+
 rule claims:
-    """results/CLAIMS.md: each claim of the paper with this run's evidence and a verdict."""
+    """results/CLAIMS.md: each claim (a)-(m) of the paper with this run's evidence: effect, 95 %
+    interval (seeds and a paired bootstrap over the test images), n and a verdict."""
     input:
-        table1="results/tables/table1.csv",
-        table3="results/tables/table3.csv",
-        table4="results/tables/table4.csv",
-        nmt="results/tables/nmt.csv",
-        finals=lw.student_finals(config),
+        teachers=lw.teacher_evals(config),
+        students=STUDENT_EVALS,
+        bnn=BNN_EVALS,
+        predictions=[p.replace("eval.json", "predictions.npz") for p in EVALS],
+        metrics=[
+            f.replace("final.json", "metrics.csv") for f in lw.student_finals(config)
+        ],
+        infos=lw.dataset_infos(config),
+        fig1_distances="results/tables/fig1_distances.csv",
+        fig1_features=[
+            lw.fig1_features(config, "without_ls"),
+            lw.fig1_features(config, "with_ls"),
+        ],
+        nmt=lw.nmt_finals(config),
+        nmt_tests=[f.replace("final.json", "test.json") for f in lw.nmt_finals(config)],
     output:
         report("results/CLAIMS.md", caption="../report/claims.rst", category="Claims"),
     log:
         "results/logs/paper/claims.log",
     conda:
         "../../envs/lskd.yaml"
+    params:
+        top1=config["noninferiority_margin"]["top1"],
+        bleu=config["noninferiority_margin"]["bleu"],
     shell:
-        "lskd claims --table1 {input.table1:q} --table3 {input.table3:q} --table4 {input.table4:q}"
-        " --nmt {input.nmt:q} --finals {input.finals:q} --out {output:q} > {log:q} 2>&1"
+        "lskd claims --teachers {input.teachers:q} --students {input.students:q}"
+        " --bnn {input.bnn:q} --infos {input.infos:q}"
+        " --fig1-distances {input.fig1_distances:q} --fig1-features {input.fig1_features:q}"
+        " --nmt {input.nmt:q} --margin-top1 {params.top1} --margin-bleu {params.bleu}"
+        " --out {output:q} > {log:q} 2>&1"
+
+
+rule claims_paper:
+    """results/claims/paper.md: the same checks on the paper's own tables (n = 1, at their
+    printed precision): every claim they can test should come out reproduced."""
+    input:
+        sorted(glob.glob(os.path.join(REFERENCE, "*.csv"))),
+    output:
+        report(
+            "results/claims/paper.md",
+            caption="../report/claims.rst",
+            category="Claims",
+        ),
+    log:
+        "results/logs/paper/claims_paper.log",
+    conda:
+        "../../envs/lskd.yaml"
+    params:
+        reference=REFERENCE,
+        top1=config["noninferiority_margin"]["top1"],
+        bleu=config["noninferiority_margin"]["bleu"],
+    shell:
+        "lskd claims --reference {params.reference:q} --margin-top1 {params.top1}"
+        " --margin-bleu {params.bleu} --out {output:q} > {log:q} 2>&1"
 
 
 rule dataset_table:

@@ -24,3 +24,38 @@ def paper_row_name(arch: str, recipe: str) -> str:
     if recipe == "standard":
         return ARCH_NAMES.get(arch, arch)
     return network_name(arch, recipe).replace("ResNet-50", "ResNet50")
+
+
+# The paper's datasets a table may show beside one of ours (the first one the table has). A real
+# dataset is itself; the embedded Fashion-MNIST stands in for ImageNet-1K (all 10 classes) and,
+# cut to a Pareto long tail as ImageNet-LT is, for the long-tailed sets (Table 6 has only
+# iNaturalist); a class subset (Table 4's points) matches no row of the paper.
+OWN_NAME = {
+    "cub200": "CUB200-2011",
+    "imaterialist2019": "iMaterialist-2019_P",
+    "inaturalist2019": "iNaturalist 2019",
+    "imagenet_lt": "ImageNet-LT",
+    "places_lt": "Places-LT",
+}
+IMAGENET_SUBSETS = {1000: "ImageNet-1K", 100: "ImageNet-100", 500: "ImageNet-500"}
+LONG_TAILED = ("ImageNet-LT", "iNaturalist 2019")
+
+
+def long_tailed(info: dict) -> bool:
+    """A dataset.json's dataset is long-tailed: released so, or cut to a Pareto tail by us."""
+    return info["kind"] in LONG_TAILED_KINDS or info.get("long_tail_alpha") is not None
+
+
+LONG_TAILED_KINDS = {"imagenet_lt", "places_lt", "inaturalist2019"}
+
+
+def paper_datasets(info: dict) -> tuple[str, ...]:
+    """From a dataset.json: the paper's datasets whose numbers may stand beside its results."""
+    kind, k = info["kind"], info["num_classes"]
+    if kind in OWN_NAME:
+        return (OWN_NAME[kind],)
+    if long_tailed(info):
+        return LONG_TAILED
+    if kind == "image_folder":
+        return (IMAGENET_SUBSETS[k],) if k in IMAGENET_SUBSETS else ()
+    return ("ImageNet-1K",) if kind == "fashion_mnist" and k == 10 else ()

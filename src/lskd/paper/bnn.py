@@ -7,9 +7,8 @@ import pandas as pd
 
 from lskd.paper.kd_tables import teacher_columns
 from lskd.paper.output import save_figure, write_table
-from lskd.paper.results import fmt, read_jsons
+from lskd.paper.results import fmt, paper_datasets_of, paper_match, read_jsons, reference
 
-PAPER_TOP1 = {False: 63.002, True: 63.108}  # Section 5, ImageNet-1K, ResNet-50 teachers
 COLORS = {False: "tab:blue", True: "tab:red"}
 
 
@@ -38,7 +37,9 @@ def _curves(final_paths) -> pd.DataFrame:
     return curves
 
 
-def table(curves: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def table(curves: pd.DataFrame, datasets=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Best top-1/top-5 of step 2 per teacher, beside the paper's (reference/bnn.csv: Section
+    5's ImageNet-1K numbers, for the datasets ``datasets`` maps to ImageNet-1K)."""
     step2 = curves[curves.step == 2]
     keys = ["dataset", "teacher", "teacher_arch", "teacher_recipe", "teacher_alpha"]
     best = step2.groupby(keys + ["seed"]).agg(
@@ -51,7 +52,9 @@ def table(curves: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows["n"] = grouped.size()
     rows = rows.reset_index()
     rows["ls"] = rows.teacher_alpha > 0
-    rows["paper_top1"] = rows.ls.map(PAPER_TOP1)
+    paper = reference("bnn").set_index(["dataset", "teacher_ls"]).top1  # R50 teachers
+    named = [paper_match((datasets or {}).get(d, ()), ["ImageNet-1K"]) for d in rows.dataset]
+    rows["paper_top1"] = [paper.get((d, int(ls))) for d, ls in zip(named, rows.ls, strict=True)]
     shown = pd.DataFrame(
         {
             "Dataset": rows.dataset,
@@ -72,7 +75,7 @@ def table(curves: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
                 )
             ],
             "n": rows.n,
-            "Paper top-1 (ImageNet, R50 teacher)": rows.paper_top1.map(lambda v: f"{v:.3f}"),
+            "Paper top-1 (ImageNet, R50 teacher)": rows.paper_top1.map(lambda v: fmt(v, digits=3)),
         }
     )
     return rows, shown
@@ -106,10 +109,10 @@ def plot(curves: pd.DataFrame, stem) -> None:
     save_figure(fig, stem)
 
 
-def write(final_paths, figure_stem, table_stem) -> None:
+def write(final_paths, figure_stem, table_stem, info_paths=()) -> None:
     curves = _curves(final_paths)
     plot(curves, figure_stem)
-    numbers, shown = table(curves)
+    numbers, shown = table(curves, paper_datasets_of(info_paths))
     write_table(
         numbers,
         shown,

@@ -11,10 +11,10 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from lskd.paper import ARCH_NAMES, network_name
+from lskd.paper import ARCH_NAMES, long_tailed, network_name, paper_datasets
 from lskd.paper.kd_tables import student_stats
 from lskd.paper.output import save_figure, write_table
-from lskd.paper.results import fmt, ls_pairs, read_jsons, reference
+from lskd.paper.results import fmt, ls_pairs, paper_match, read_jsons, reference
 
 
 def read_infos(info_paths) -> pd.DataFrame:
@@ -25,26 +25,33 @@ def read_infos(info_paths) -> pd.DataFrame:
             {
                 "dataset": Path(path).parent.name,
                 "num_classes": info["num_classes"],
-                "long_tail": info.get("long_tail_alpha") is not None,
+                "long_tail": long_tailed(info),
+                "paper": paper_datasets(info),
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["dataset", "num_classes", "long_tail", "paper"])
 
 
 def _pair_text(row, tag, metrics=("top1", "top3")):
     return "/".join(fmt(row[f"{m}_{tag}"], row[f"{m}_{tag}_std"], row["n"]) for m in metrics)
 
 
+def _paper_rows(rows, infos, paper: pd.DataFrame, column: str = "dataset") -> list:
+    """For each row, the paper's dataset it stands beside (None: none of ``paper``'s)."""
+    candidates = dict(zip(infos.dataset, infos.paper, strict=True))
+    return [paper_match(candidates.get(d, ()), paper[column]) for d in rows.dataset]
+
+
 def table3(evals, infos):
-    long_tailed = infos[infos.long_tail].dataset
-    pairs = ls_pairs(evals[evals.dataset.isin(long_tailed)], ["top1", "top3", "top5"])
+    tailed = infos[infos.long_tail].dataset
+    pairs = ls_pairs(evals[evals.dataset.isin(tailed)], ["top1", "top3", "top5"])
     paper = reference("table3")
     rows = pairs.copy()
-    for ref_set in ("ImageNet-LT", "iNaturalist 2019"):
-        ref = paper[paper.dataset == ref_set].set_index("network")
-        tag = ref_set.split()[0].split("-")[0].lower()
-        for col in ("top1_no_ls", "topk_no_ls", "top1_ls", "topk_ls"):
-            rows[f"paper_{tag}_{col}"] = [ref[col].get(ARCH_NAMES.get(a, a)) for a in rows.arch]
+    rows["paper_dataset"] = _paper_rows(rows, infos, paper)
+    ref = paper.set_index(["dataset", "network"])
+    keys = list(zip(rows.paper_dataset, rows.arch.map(lambda a: ARCH_NAMES.get(a, a)), strict=True))
+    for col in ("top1_no_ls", "topk_no_ls", "top1_ls", "topk_ls", "k"):
+        rows[f"paper_{col}"] = [ref[col].get(k) if k[0] else None for k in keys]
     shown = pd.DataFrame(
         {
             "Dataset": rows.dataset,
@@ -54,17 +61,10 @@ def table3(evals, infos):
             "w/ LS (top-1/top-3)": rows.apply(_pair_text, axis=1, tag="ls"),
             "LS gain top-1": rows.top1_gain.map(lambda g: f"{g:+.2f}"),
             "n": rows.n,
-            "Paper ImageNet-LT w/o → w/ (top-1)": [
+            "Paper dataset": rows.paper_dataset.fillna(""),
+            "Paper w/o → w/ (top-1)": [
                 f"{a:.3f} → {b:.3f}" if pd.notna(a) else ""
-                for a, b in zip(
-                    rows.paper_imagenet_top1_no_ls, rows.paper_imagenet_top1_ls, strict=True
-                )
-            ],
-            "Paper iNat 2019 w/o → w/ (top-1)": [
-                f"{a:.3f} → {b:.3f}" if pd.notna(a) else ""
-                for a, b in zip(
-                    rows.paper_inaturalist_top1_no_ls, rows.paper_inaturalist_top1_ls, strict=True
-                )
+                for a, b in zip(rows.paper_top1_no_ls, rows.paper_top1_ls, strict=True)
             ],
         }
     )
@@ -192,15 +192,16 @@ def table5(dataset_dirs):
 
 def table6(final_paths, infos):
     students = student_stats(read_jsons(final_paths))
-    long_tailed = infos[infos.long_tail].dataset
+    tailed = infos[infos.long_tail].dataset
     rows = students[
-        students.dataset.isin(long_tailed) & (students.lam == 0) & (students.temperature == 1)
+        students.dataset.isin(tailed) & (students.lam == 0) & (students.temperature == 1)
     ].copy()
     rows = rows.sort_values(["dataset", "teacher_arch", "ls", "arch"])
     paper = reference("table6").set_index(["teacher", "teacher_ls", "student"])
+    inat = _paper_rows(rows, infos, pd.DataFrame({"dataset": ["iNaturalist 2019"]}))
     keys = [
-        (ARCH_NAMES.get(t, t), int(ls), ARCH_NAMES.get(s, s))
-        for t, ls, s in zip(rows.teacher_arch, rows.ls, rows.arch, strict=True)
+        (ARCH_NAMES.get(t, t), int(ls), ARCH_NAMES.get(s, s)) if named else None
+        for t, ls, s, named in zip(rows.teacher_arch, rows.ls, rows.arch, inat, strict=True)
     ]
     for col in ("teacher_top1", "student_top1", "student_top3"):
         rows[f"paper_{col}"] = [paper[col].get(k) for k in keys]
@@ -234,8 +235,9 @@ def table6(final_paths, infos):
 
 
 CAPTIONS = {
-    "table3": "Teachers without and with LS on long-tailed data (Pareto α = 6); paper: "
-    "ImageNet-LT and iNaturalist 2019 (Table 3).",
+    "table3": "Teachers without and with LS on long-tailed data (Pareto α = 6); paper: the "
+    "row's ImageNet-LT, Places-LT or iNaturalist 2019 numbers (Table 3; a long tail cut by this "
+    "run stands beside ImageNet-LT's, built the same way).",
     "table4": "Teachers without and with LS on class subsets of one dataset, and the mean LS "
     "gain per number of classes; paper: curated ImageNet-100/500/1K (Table 4).",
     "table5": "The datasets of this run, computed from their manifests, and the paper's.",

@@ -8,7 +8,14 @@ import pandas as pd
 
 from lskd.paper import ARCH_NAMES, RECIPE_SUFFIX, network_name
 from lskd.paper.output import write_table
-from lskd.paper.results import fmt, read_jsons, reference, seed_stats
+from lskd.paper.results import (
+    fmt,
+    paper_datasets_of,
+    paper_match,
+    read_jsons,
+    reference,
+    seed_stats,
+)
 
 SHORT = {
     "resnet18": "R18",
@@ -81,18 +88,29 @@ def _paper(value, digits=3):
     return fmt(value, digits=digits)
 
 
-def table7(stats: pd.DataFrame, teacher_archs=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _imagenet(rows: pd.DataFrame, datasets: dict | None) -> list[bool]:
+    """Rows whose dataset stands beside ImageNet-1K (Tables 8, 9 are ImageNet-1K only)."""
+    return [paper_match((datasets or {}).get(d, ()), ["ImageNet-1K"]) is not None
+            for d in rows.dataset]  # fmt: skip
+
+
+def table7(stats: pd.DataFrame, teacher_archs=None, datasets=None):
+    """Table 7's rows, each beside the paper's row of its own dataset (``datasets``: our
+    dataset -> the paper's it stands beside, ``results.paper_datasets_of``)."""
     rows = _soft_only(stats)
     if teacher_archs is not None:
         rows = rows[rows.teacher_arch.isin(teacher_archs)]
     rows = rows.sort_values(["dataset", "teacher_arch", "ls", "arch"]).copy()
     paper = reference("table7")
-    paper = paper[paper.dataset == "ImageNet-1K"].set_index(["teacher", "teacher_ls", "student"])
+    named = [paper_match((datasets or {}).get(d, ()), paper.dataset) for d in rows.dataset]
+    paper = paper.set_index(["dataset", "teacher", "teacher_ls", "student"])
+    keys = [
+        (d, ARCH_NAMES.get(t, t), int(ls), ARCH_NAMES.get(s, s))
+        for d, t, ls, s in zip(named, rows.teacher_arch, rows.ls, rows.arch, strict=True)
+    ]
+    rows["paper_dataset"] = named
     for col in ("teacher_top1", "teacher_top5", "student_top1", "student_top5"):
-        rows[f"paper_{col}"] = [
-            paper[col].get((ARCH_NAMES.get(t, t), int(ls), ARCH_NAMES.get(s, s)))
-            for t, ls, s in zip(rows.teacher_arch, rows.ls, rows.arch, strict=True)
-        ]
+        rows[f"paper_{col}"] = [paper[col].get(k) for k in keys]
     shown = pd.DataFrame(
         {
             "Dataset": rows.dataset,
@@ -102,6 +120,7 @@ def table7(stats: pd.DataFrame, teacher_archs=None) -> tuple[pd.DataFrame, pd.Da
             "Student acc. (top-1/top-5)": rows.apply(_acc, axis=1),
             "KD": _view(rows),
             "n": rows.n,
+            "Paper dataset": rows.paper_dataset.fillna(""),
             "Paper teacher": [
                 f"{_paper(a)}/{_paper(b)}" if _paper(a) else ""
                 for a, b in zip(rows.paper_teacher_top1, rows.paper_teacher_top5, strict=True)
@@ -120,7 +139,7 @@ def teacher_label(arch: str, recipe: str, alpha: float) -> str:
     return SHORT.get(arch, arch) + ("+LS" if alpha > 0 else "") + RECIPE_SUFFIX.get(recipe, "")
 
 
-def table8(stats: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def table8(stats: pd.DataFrame, datasets=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows = _soft_only(stats).copy()
     rows["label"] = [
         teacher_label(a, r, al)
@@ -129,6 +148,7 @@ def table8(stats: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows = rows.sort_values(["dataset", "arch", "teacher_top1"])
     paper = reference("table8").set_index(["teacher", "student"])
     keys = list(zip(rows.label, rows.arch.map(lambda a: SHORT.get(a, a)), strict=True))
+    keys = [k if ok else None for k, ok in zip(keys, _imagenet(rows, datasets), strict=True)]
     rows["paper_teacher_top1"] = [paper.teacher_top1.get(k) for k in keys]
     rows["paper_student_top1"] = [paper.student_top1.get(k) for k in keys]
     shown = pd.DataFrame(
@@ -152,11 +172,12 @@ def table8(stats: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return rows, shown
 
 
-def table9(stats: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def table9(stats: pd.DataFrame, datasets=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows = stats[(stats.lam > 0) & (stats.temperature == 1)]
     rows = rows.sort_values(["dataset", "lam", "teacher_arch", "ls"]).copy()
     paper = reference("table9").set_index(["lam", "teacher_ls"])
     keys = list(zip(rows.lam.round(3), rows.ls.astype(int), strict=True))
+    keys = [k if ok else None for k, ok in zip(keys, _imagenet(rows, datasets), strict=True)]
     rows["paper_top1"] = [paper.student_top1.get(k) for k in keys]
     rows["paper_top5"] = [paper.student_top5.get(k) for k in keys]
     shown = pd.DataFrame(
@@ -177,7 +198,7 @@ def table9(stats: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return rows, shown
 
 
-def temperature(stats: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def temperature(stats: pd.DataFrame, datasets=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows = stats[stats.lam == 0].sort_values(
         ["dataset", "teacher_arch", "arch", "temperature", "ls"]
     )
@@ -195,8 +216,8 @@ def temperature(stats: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return rows, shown
 
 
-BUILDERS = {
-    "table2": lambda s: table7(s, teacher_archs=["resnet50"]),
+BUILDERS = {  # (stats, datasets) -> (numbers, shown)
+    "table2": lambda s, d: table7(s, teacher_archs=["resnet50"], datasets=d),
     "table7": table7,
     "table8": table8,
     "table9": table9,
@@ -204,7 +225,8 @@ BUILDERS = {
 }
 
 
-def write(final_paths, table: str, stem) -> pd.DataFrame:
-    numbers, shown = BUILDERS[table](student_stats(read_jsons(final_paths)))
+def write(final_paths, table: str, stem, info_paths=()) -> pd.DataFrame:
+    stats = student_stats(read_jsons(final_paths))
+    numbers, shown = BUILDERS[table](stats, paper_datasets_of(info_paths))
     write_table(numbers, shown, stem, CAPTIONS[table])
     return numbers

@@ -2,6 +2,7 @@
 
 import json
 from importlib import resources
+from pathlib import Path
 
 import pandas as pd
 
@@ -14,6 +15,19 @@ def reference(table: str) -> pd.DataFrame:
     """The paper's own numbers for ``table`` (see reference/README.md)."""
     with resources.files("lskd.paper").joinpath(f"reference/{table}.csv").open() as f:
         return pd.read_csv(f)
+
+
+def paper_datasets_of(info_paths) -> dict[str, tuple]:
+    """Dataset name (its folder under results/data) -> the paper's datasets it stands beside."""
+    from lskd.paper import paper_datasets
+
+    infos = {Path(p).parent.name: json.loads(Path(p).read_text()) for p in info_paths}
+    return {name: paper_datasets(info) for name, info in infos.items()}
+
+
+def paper_match(candidates, available) -> str | None:
+    """The first of ``candidates`` that a reference table has (None: show no paper value)."""
+    return next((c for c in candidates if c in set(available)), None)
 
 
 def seed_stats(df: pd.DataFrame, keys: list[str], values: list[str]) -> pd.DataFrame:

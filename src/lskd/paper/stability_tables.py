@@ -9,7 +9,14 @@ import pandas as pd
 
 from lskd.paper import network_name, paper_row_name
 from lskd.paper.output import write_table
-from lskd.paper.results import fmt, ls_pairs, read_jsons, reference
+from lskd.paper.results import (
+    fmt,
+    ls_pairs,
+    paper_datasets_of,
+    paper_match,
+    read_jsons,
+    reference,
+)
 
 METRIC = {"table1": "intra_class_std", "table10": "inter_class_variance"}
 CAPTION = {
@@ -20,8 +27,9 @@ CAPTION = {
 }
 
 
-def build(evals: pd.DataFrame, table: str) -> pd.DataFrame:
-    """One numeric row per (dataset, arch, recipe, LS alpha) with the paper's values beside;
+def build(evals: pd.DataFrame, table: str, datasets: dict | None = None) -> pd.DataFrame:
+    """One numeric row per (dataset, arch, recipe, LS alpha) with the paper's values beside
+    (ImageNet-1K's, for the datasets that ``datasets`` maps to it: ``paper_datasets_of``);
     a teacher without its counterpart keeps its row, the other side empty."""
     metric = METRIC[table]
     pairs = ls_pairs(evals, ["top1", "top5", metric], keep_unpaired=True)
@@ -32,6 +40,8 @@ def build(evals: pd.DataFrame, table: str) -> pd.DataFrame:
     paper = reference(table).set_index("network")
     names = [paper_row_name(a, r) for a, r in nets]
     ref = paper.reindex(names).reset_index(drop=True)  # rows the paper lacks stay empty
+    imagenet = [paper_match((datasets or {}).get(d, ()), ["ImageNet-1K"]) for d in pairs.dataset]
+    ref.loc[[m is None for m in imagenet]] = float("nan")  # another dataset: no paper value
     for side in ("no_ls", "ls"):
         for col in ("top1", "top5", "stability"):
             pairs[f"paper_{col}_{side}"] = ref[f"{col}_{side}"]
@@ -69,7 +79,7 @@ def shown(numbers: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write(eval_paths, table: str, stem) -> pd.DataFrame:
-    numbers = build(read_jsons(eval_paths), table)
+def write(eval_paths, table: str, stem, info_paths=()) -> pd.DataFrame:
+    numbers = build(read_jsons(eval_paths), table, paper_datasets_of(info_paths))
     write_table(numbers, shown(numbers), stem, CAPTION[table])
     return numbers

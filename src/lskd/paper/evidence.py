@@ -1,0 +1,368 @@
+"""What CLAIMS.md checks, in one form for this run (here) and for the paper's tables
+(``reference_evidence``): a frame per table the claims read, one row per model and seed, and
+``estimate`` for a weighted sum of models' metrics with its interval (``uncertainty``).
+
+Frames (columns; ``key`` locates a model's per-image predictions, ``seed`` pairs models):
+
+- table1 (every teacher; table3: the long-tailed ones; table4: balanced, standard recipe):
+  dataset, num_classes, long_tail, arch, recipe, alpha, seed, top1, stability (Algorithm 1),
+  inter (Eq. 5), key
+- table7 (soft-label students on balanced data; table6: on long-tailed data; table8: all of them;
+  table9: hard/soft mixtures): dataset, teacher_arch, teacher_recipe, teacher_alpha, teacher_top1,
+  arch, lam, temperature, cached, seed, top1, train_loss, val_kd_loss, val_kl, key, teacher_key
+- bnn: dataset, teacher_arch, teacher_recipe, teacher_alpha, seed, top1, key
+- nmt: role, dataset, teacher_alpha, seed, test_bleu, ppl (validation perplexity), key
+"""
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lskd.evaluate import load_predictions
+from lskd.paper import fig1
+from lskd.paper.uncertainty import Estimate, bootstrap_se, combine, over_seeds
+
+
+@dataclass
+class Evidence:
+    tables: dict[str, pd.DataFrame]
+    source: str
+    untestable: dict[str, str] = field(default_factory=dict)  # claim letter -> why
+    nothing = "not run"  # the verdict of a claim with no comparison
+
+    def table(self, name: str) -> pd.DataFrame:
+        return self.tables.get(name, pd.DataFrame())
+
+    def estimate(self, terms, metric: str) -> Estimate | None:
+        """sum(weight * metric) over ``terms`` [(weight, rows of one model, one per seed)]."""
+        raise NotImplementedError
+
+
+# Per-image statistics, vectorised over bootstrap resamples: ``idx`` has shape (B, items).
+def _mean(values, idx):
+    return values[idx].mean(axis=-1)
+
+
+def _intra_class_std(payload, idx):
+    """Algorithm 1 (as lskd.metrics.stability) on each resample."""
+    label, prob, k = payload
+    lab, p = label[idx], prob[idx]
+    b = lab.shape[0]
+    flat = (lab + k * np.arange(b)[:, None]).ravel()
+    count = np.bincount(flat, minlength=b * k).reshape(b, k)
+    s1 = np.bincount(flat, p.ravel(), b * k).reshape(b, k)
+    s2 = np.bincount(flat, (p * p).ravel(), b * k).reshape(b, k)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        std = np.sqrt(np.clip((s2 - s1 * s1 / count) / (count - 1), 0, None))
+    return np.nanmean(np.where(count >= 2, std, np.nan), axis=1)
+
+
+def _inter_class_variance(payload, idx):
+    """Eq. 5 on each resample: class-mean probability vectors against the overall mean."""
+    label, probs, k = payload
+    p = probs[idx]
+    onehot = np.eye(k, dtype=np.float32)[label[idx]]
+    count = onehot.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.einsum("bnc,bnk->bck", onehot, p) / count[..., None]
+    dist = ((means - p.mean(axis=1)[:, None, :]) ** 2).sum(axis=-1)
+    return np.nanmean(np.where(count > 0, dist, np.nan), axis=1)
+
+
+def _bleu(sentence_stats, idx):
+    """Corpus BLEU (unsmoothed, as fairseq) of each resample from per-sentence statistics:
+    hypothesis length, reference length, matches and totals of 1- to 4-grams."""
+    s = sentence_stats[idx].sum(axis=1)
+    sys_len, ref_len, correct, total = s[:, 0], s[:, 1], s[:, 2:6], s[:, 6:10]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_precision = np.log(correct / total).mean(axis=1)
+        brevity = np.where(sys_len < ref_len, np.exp(1 - ref_len / sys_len), 1.0)
+    return np.nan_to_num(100 * brevity * np.exp(log_precision))
+
+
+# metric -> (frame column, payload of a row or None, vectorised statistic); no payload: the
+# interval covers the seeds only (training loss, perplexity: no per-image numbers)
+METRICS = {
+    "top1": ("top1", lambda ev, r: ev.correct(r["key"]), _mean),
+    "teacher_top1": ("teacher_top1", lambda ev, r: ev.correct(r["teacher_key"]), _mean),
+    "stability": ("stability", lambda ev, r: ev.per_class(r["key"], False), _intra_class_std),
+    "inter": ("inter", lambda ev, r: ev.per_class(r["key"], True), _inter_class_variance),
+    "val_kd_loss": ("val_kd_loss", lambda ev, r: ev.kd_loss(r, kl=False), _mean),
+    "val_kl": ("val_kl", lambda ev, r: ev.kd_loss(r, kl=True), _mean),
+    "test_bleu": ("test_bleu", lambda ev, r: ev.sentence_stats(r["key"]), _bleu),
+    "train_loss": ("train_loss", None, None),
+    "ppl": ("ppl", None, None),
+}
+
+MEMORY = 2e7  # array elements one vectorised bootstrap batch may hold
+
+
+def _items(payload) -> tuple[int, int]:
+    """(test items, elements per item) of a payload."""
+    first = payload[1] if isinstance(payload, tuple) else payload
+    return len(first), int(np.prod(first.shape[1:])) * (2 if isinstance(payload, tuple) else 1)
+
+
+class RunEvidence(Evidence):
+    """This run's result files; per-image predictions are read when an estimate needs them."""
+
+    def __init__(self, tables, fig1_features=()):
+        super().__init__(tables, "this run")
+        self.fig1_features = list(fig1_features)
+        self._loaded = {}
+
+    def predictions(self, key) -> dict | None:
+        if not isinstance(key, str) or not Path(key).exists():
+            return None
+        if key not in self._loaded:
+            self._loaded[key] = load_predictions(key)
+        return self._loaded[key]
+
+    def correct(self, key):
+        p = self.predictions(key)
+        return None if p is None else 100.0 * (p["pred"] == p["label"])
+
+    def per_class(self, key, whole_vectors: bool):
+        """(labels, true-class probabilities or probability vectors, classes)."""
+        p = self.predictions(key)
+        if p is None or (whole_vectors and "log_probs" not in p):
+            return None
+        label = p["label"].astype(np.int64)
+        if whole_vectors:
+            return label, np.exp(p["log_probs"].astype(np.float32)), p["log_probs"].shape[1]
+        return label, p["true_prob"].astype(np.float64), int(label.max()) + 1
+
+    def kd_loss(self, row, kl: bool):
+        """Per image: Eq. 4's H(p_T, p_S) on the validation images, or its KL part
+        H(p_T, p_S) - H(p_T) (the teacher's entropy is in the loss by construction)."""
+        s, t = self.predictions(row["key"]), self.predictions(row["teacher_key"])
+        if s is None or t is None or "log_probs" not in s or "log_probs" not in t:
+            return None
+        teacher = np.exp(t["log_probs"].astype(np.float32))
+        loss = -(teacher * s["log_probs"].astype(np.float32)).sum(axis=1)
+        return loss - t["entropy"] if kl else loss
+
+    def sentence_stats(self, key):
+        if not isinstance(key, str) or not Path(key).exists():
+            return None
+        if key not in self._loaded:
+            self._loaded[key] = _sentence_stats(Path(key).read_text(encoding="utf-8"))
+        return self._loaded[key]
+
+    def estimate(self, terms, metric):
+        by_images = {}  # models of one dataset share its images; datasets are independent
+        for weight, rows in terms:
+            by_images.setdefault(rows.dataset.iloc[0], []).append((weight, rows))
+        parts = [self._on_one_dataset(group, metric) for group in by_images.values()]
+        if any(part is None for part in parts):
+            return None
+        return parts[0] if len(parts) == 1 else combine([(1.0, part) for part in parts])
+
+    def _on_one_dataset(self, terms, metric):
+        column, payload, statistic = METRICS[metric]
+        if any(column not in rows for _, rows in terms):
+            return None
+        models = [(w, rows.set_index("seed")) for w, rows in terms]
+        if any(rows.index.duplicated().any() for _, rows in models):
+            return None  # two configured models alike: no pairing by seed
+        seeds = sorted(set.intersection(*(set(rows.index) for _, rows in models)))
+        per_seed = [sum(w * float(rows.at[s, column]) for w, rows in models) for s in seeds]
+        if not seeds or not np.all(np.isfinite(per_seed)):
+            return None
+        loads = []
+        for w, rows in models if payload is not None else ():
+            loads += [(w / len(seeds), payload(self, rows.loc[s])) for s in seeds]
+        sizes = {_items(load)[0] for _, load in loads if load is not None}
+        if not loads or any(load is None for _, load in loads) or len(sizes) != 1:
+            return over_seeds(per_seed, None)
+        items, width = sizes.pop(), max(_items(load)[1] for _, load in loads)
+        batch = int(max(1, min(1000, MEMORY // (items * width))))
+
+        def effect(idx):
+            return sum(w * statistic(load, idx) for w, load in loads)
+
+        return over_seeds(per_seed, bootstrap_se(effect, items, batch), items)
+
+    def fig1_effect(self, split: str) -> Estimate | None:
+        """Figure 1: LS minus no-LS teacher of Dc / (mean spread of the two similar classes),
+        in the plane of the three templates; bootstrap over the same images of both."""
+        rows = self.table("fig1")
+        rows = rows[rows.split == split].set_index("model") if len(rows) else rows
+        if len(rows) != 2:
+            return None
+        effect = float(_separation(rows.loc["w/ LS"]) - _separation(rows.loc["w/o LS"]))
+        if len(self.fig1_features) != 2 or not all(Path(p).exists() for p in self.fig1_features):
+            return over_seeds([effect], None)
+        models = [_projected(path, split) for path in self.fig1_features]  # w/o, w/ LS
+
+        def stat(idx):
+            return np.array([_resampled(*models[1], i) - _resampled(*models[0], i) for i in idx])
+
+        return over_seeds([effect], bootstrap_se(stat, len(models[0][1])), len(models[0][1]))
+
+
+def _separation(distances) -> float:
+    """Dc over the mean spread of the two similar classes (LS also shrinks the features, so raw
+    distances would shrink with them), from a fig1_distances.csv row or cluster_distances."""
+    return distances["Dc"] / ((distances["spread_similar1"] + distances["spread_similar2"]) / 2)
+
+
+def _resampled(points, labels, order, idx) -> float:
+    return _separation(fig1.cluster_distances(points[idx], labels[idx], order))
+
+
+def _projected(path, split: str):
+    """(points in the plane of the templates, labels, class order) of one teacher's npz."""
+    with np.load(path, allow_pickle=False) as data:
+        index = data["class_index"]
+        points = fig1.project(data[f"{split}_features"], data["templates"][index])
+        return points, data[f"{split}_labels"], tuple(index)
+
+
+def _sentence_stats(generate_log: str) -> np.ndarray | None:
+    """Per test sentence of a fairseq-generate log: hypothesis and reference lengths, 1- to
+    4-gram matches and totals, counted by sacrebleu on the tokenised text fairseq scores."""
+    from sacrebleu.metrics import BLEU
+
+    lines = {}
+    for line in generate_log.splitlines():
+        kind, _, rest = line.partition("-")
+        if kind in ("H", "T") and rest[:1].isdigit():
+            index, *fields = rest.split("\t")
+            lines[kind, int(index)] = fields[-1]
+    ids = sorted(i for kind, i in lines if kind == "T" and ("H", i) in lines)
+    if not ids:
+        return None
+    bleu = BLEU(tokenize="none", smooth_method="none", force=True, effective_order=True)
+    scores = [bleu.sentence_score(lines["H", i], [lines["T", i]]) for i in ids]
+    return np.array([[s.sys_len, s.ref_len, *s.counts, *s.totals] for s in scores], dtype=float)
+
+
+TEACHERS = ["dataset", "num_classes", "long_tail", "name", "arch", "recipe", "alpha", "seed",
+            "top1", "stability", "inter", "key"]  # fmt: skip
+
+
+def _teachers(eval_paths, infos: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for path in eval_paths:
+        e = json.loads(Path(path).read_text())
+        rows.append({
+            "dataset": e["dataset"], "name": e["name"], "arch": e["arch"],
+            "recipe": e.get("recipe", "standard"), "alpha": e["alpha"], "seed": e["seed"],
+            "top1": e["top1"], "stability": e["intra_class_std"],
+            "inter": e["inter_class_variance"], "key": str(Path(path).with_name("predictions.npz")),
+        })  # fmt: skip
+    frame = pd.DataFrame(
+        rows, columns=[c for c in TEACHERS if c not in ("num_classes", "long_tail")]
+    )
+    frame = frame.merge(infos[["dataset", "num_classes", "long_tail"]], on="dataset", how="left")
+    return frame[TEACHERS]
+
+
+def _last(metrics_csv: Path, column: str) -> float:
+    metrics = pd.read_csv(metrics_csv)
+    return float(metrics[column].iloc[-1]) if column in metrics else float("nan")
+
+
+def _students(eval_paths, infos: pd.DataFrame, teachers: pd.DataFrame) -> pd.DataFrame:
+    """Students (from their eval.json, which keeps the final.json fields) with the last epoch's
+    training and validation distillation losses, and their teacher's predictions (same seed)."""
+    teacher_rows = teachers.set_index(["dataset", "name", "seed"])
+    rows = []
+    for path in eval_paths:
+        e, run = json.loads(Path(path).read_text()), Path(path).parent.parent
+        teacher = (e["dataset"], e["teacher"], e["seed"])
+        found = teacher in teacher_rows.index
+        rows.append({
+            "dataset": e["dataset"], "teacher_arch": e["teacher_arch"],
+            "teacher_recipe": e.get("teacher_recipe") or "standard",
+            "teacher_alpha": e["teacher_alpha"], "arch": e["arch"], "lam": e.get("lam", 0.0),
+            "temperature": e.get("temperature", 1.0), "cached": e.get("cached_teacher", False),
+            "seed": e["seed"], "top1": e["top1"],
+            "teacher_top1": teacher_rows.at[teacher, "top1"] if found else e["teacher_top1"],
+            "teacher_key": teacher_rows.at[teacher, "key"] if found else None,
+            "train_loss": _last(run / "metrics.csv", "train_loss"),
+            "val_kd_loss": _last(run / "metrics.csv", "val_kd_loss"),
+            "key": str(Path(path).with_name("predictions.npz")),
+        })  # fmt: skip
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    return frame.merge(infos[["dataset", "long_tail"]], on="dataset", how="left")
+
+
+def _with_kl(ev: RunEvidence, students: pd.DataFrame) -> pd.DataFrame:
+    """val_kl: the validation distillation loss minus the teacher's mean entropy on the same
+    images (soft labels only, T = 1, where the loss is exactly H(p_T, p_S))."""
+    entropy = [
+        float(ev.predictions(k)["entropy"].mean()) if ev.predictions(k) else np.nan
+        for k in students.teacher_key
+    ]
+    soft = (students.lam == 0) & (students.temperature == 1)
+    return students.assign(val_kl=np.where(soft, students.val_kd_loss - entropy, np.nan))
+
+
+def _bnn(eval_paths) -> pd.DataFrame:
+    rows = []
+    for path in eval_paths:
+        e = json.loads(Path(path).read_text())
+        rows.append({
+            "dataset": e["dataset"], "teacher_arch": e["teacher_arch"],
+            "teacher_recipe": e.get("teacher_recipe") or "standard",
+            "teacher_alpha": e["teacher_alpha"], "seed": e["seed"], "top1": e["top1"],
+            "key": str(Path(path).with_name("predictions.npz")),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _nmt(final_paths) -> pd.DataFrame:
+    """NMT runs: BLEU on the test split (test.json, the generate log beside it for the
+    bootstrap), perplexity on the validation split at the chosen (best-BLEU) epoch."""
+    rows = []
+    for path in final_paths:
+        run, final = Path(path).parent, json.loads(Path(path).read_text())
+        rows.append({
+            "role": final["role"], "dataset": "test sentences",
+            "teacher_alpha": final["teacher_alpha"], "seed": final["seed"],
+            "test_bleu": json.loads((run / "test.json").read_text())["test_bleu"],
+            "ppl": final["valid_ppl_at_best"], "key": str(run / "test.generate.txt"),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def load_run(
+    teacher_evals, student_evals, bnn_evals, infos, fig1_distances=None, fig1_features=(),
+    nmt_finals=(),
+) -> RunEvidence:  # fmt: skip
+    """This run's evidence from its result files (per-image predictions beside each eval.json,
+    the NMT generate logs beside each test.json)."""
+    from lskd.paper.dataset_tables import read_infos
+
+    info = read_infos(infos)
+    ev = RunEvidence({}, fig1_features)
+    teachers = _teachers(teacher_evals, info)
+    teachers["long_tail"] = teachers.long_tail.astype("boolean").fillna(False).astype(bool)
+    students = _students(student_evals, info, teachers)
+    if len(students):
+        students = _with_kl(ev, students)
+        students["long_tail"] = students.long_tail.astype("boolean").fillna(False).astype(bool)
+        soft = students[(students.lam == 0) & (students.temperature == 1)]
+        mixed = students[(students.lam > 0) & (students.temperature == 1)]
+    else:
+        soft = mixed = students
+    ev.tables = {
+        "table1": teachers,
+        "table3": teachers[teachers.long_tail],
+        "table4": teachers[~teachers.long_tail & (teachers.recipe == "standard")],
+        "table7": soft[~soft.long_tail] if len(soft) else soft,
+        "table6": soft[soft.long_tail] if len(soft) else soft,
+        "table8": soft,
+        "table9": mixed,
+        "bnn": _bnn(bnn_evals),
+        "nmt": _nmt(nmt_finals),
+        "fig1": pd.read_csv(fig1_distances) if fig1_distances else pd.DataFrame(),
+    }
+    return ev

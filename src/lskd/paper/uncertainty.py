@@ -1,0 +1,176 @@
+"""The uncertainty of one comparison in CLAIMS.md, and the rules that turn it into a verdict.
+
+An effect (e.g. top-1 of the LS teacher's student minus that of the other) is a weighted sum of
+models' metrics, averaged over seeds. Its 95 % interval covers two sources of noise:
+
+- the seeds: the standard error of the per-seed effects (paired by seed; n >= 2), and
+- the finite test set: the standard error of a paired bootstrap over the same validation images
+  (``scipy.stats.bootstrap``; every model of one dataset is resampled with the same indices),
+
+added as independent variance components (conservative: the seed spread already holds some
+test-set noise), with the t quantile at Welch-Satterthwaite degrees of freedom. Effects on
+different datasets (different images) combine as independent estimates.
+
+The paper's own numbers (n = 1, no per-image data) get the interval of their printed precision:
+each number +- half a unit of its last printed digit, added up (the widest rounding allows).
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+LEVEL = 0.95
+RESAMPLES = 1000
+SUPPORTS, CONTRADICTS, INCONCLUSIVE = "supports", "contradicts", "inconclusive"
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """An effect with its 95 % interval (``lo`` None: no interval can be given)."""
+
+    effect: float
+    lo: float | None = None
+    hi: float | None = None
+    n: int = 1  # seeds (paired), or teachers for a correlation
+    se: float | None = None  # statistical intervals combine in quadrature ...
+    df: float = math.inf
+    half: float | None = None  # ... printed-precision intervals by addition
+    p: float | None = None  # correlations: the permutation test's p-value
+    how: str = ""
+
+
+def _bounds(effect: float, width: float) -> tuple[float, float]:
+    # rounded, so that 0.3358 - 0.3359 + 0.0001 is 0, not 1e-17
+    return round(float(effect - width), 10), round(float(effect + width), 10)
+
+
+def from_se(effect: float, se: float, df: float, n: int, how: str) -> Estimate:
+    q = stats.norm.ppf(0.5 + LEVEL / 2) if math.isinf(df) else stats.t.ppf(0.5 + LEVEL / 2, df)
+    lo, hi = _bounds(effect, q * se)
+    return Estimate(effect, lo, hi, n, se=se, df=df, how=how)
+
+
+def from_precision(effect: float, half: float, n: int = 1) -> Estimate:
+    lo, hi = _bounds(effect, half)
+    return Estimate(effect, lo, hi, n, half=half, how="the paper's printed precision")
+
+
+def _satterthwaite(parts: list[tuple[float, float]]) -> float:
+    """Degrees of freedom of a sum of variance components (variance, df)."""
+    total = sum(v for v, _ in parts)
+    denominator = sum(v * v / df for v, df in parts if not math.isinf(df) and v > 0)
+    return math.inf if denominator == 0 else total * total / denominator
+
+
+def over_seeds(per_seed, boot_se: float | None, images: int | None = None) -> Estimate:
+    """The mean of per-seed effects; its interval from the seeds (n >= 2) and a bootstrap
+    standard error ``boot_se`` over ``images`` test items (None: no per-image data)."""
+    values = np.asarray(per_seed, dtype=float)
+    n, effect = len(values), float(values.mean())
+    parts, how = [], []
+    if n >= 2:
+        parts.append((values.var(ddof=1) / n, n - 1))
+        how.append(f"t over {n} seeds")
+    if boot_se is not None:
+        parts.append((boot_se**2, math.inf))
+        how.append(f"paired bootstrap over {images} test items")
+    if not parts:
+        return Estimate(effect, n=n, how="one seed, no per-image data")
+    se = math.sqrt(sum(v for v, _ in parts))
+    return from_se(effect, se, _satterthwaite(parts), n, " + ".join(how))
+
+
+def combine(terms: list[tuple[float, Estimate]]) -> Estimate:
+    """sum(w * estimate) of independent estimates (different datasets or tables)."""
+    effect = sum(w * e.effect for w, e in terms)
+    n = min(e.n for _, e in terms)
+    if all(e.half is not None for _, e in terms):
+        return from_precision(effect, sum(abs(w) * e.half for w, e in terms), n)
+    if any(e.se is None for _, e in terms):
+        return Estimate(effect, n=n, how="one seed, no per-image data")
+    parts = [(w * w * e.se**2, e.df) for w, e in terms]
+    se = math.sqrt(sum(v for v, _ in parts))
+    hows = sorted({e.how for _, e in terms})
+    return from_se(effect, se, _satterthwaite(parts), n, "; ".join(hows))
+
+
+def bootstrap_se(statistic, items: int, batch: int = 100) -> float:
+    """Standard error of ``statistic(idx)`` (idx: resampled item indices, shape (B, items); it
+    returns B values) under a paired bootstrap over ``items`` test items."""
+    result = stats.bootstrap(
+        (np.arange(items),),
+        lambda idx, axis=-1: statistic(np.atleast_2d(idx)),
+        n_resamples=RESAMPLES,
+        batch=batch,
+        vectorized=True,
+        method="percentile",
+        rng=np.random.default_rng(0),
+    )
+    return float(result.standard_error)
+
+
+def spearman(x, y) -> Estimate:
+    """Spearman's rho with an exact (or 9,999-draw) permutation p-value and the Fisher-z
+    interval of Bonett and Wright (2000); m < 4 points give no interval."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    m = len(x)
+    rho = float(stats.spearmanr(x, y).statistic)
+    if m < 4 or not np.isfinite(rho):  # no test can reject at 5 %: p = 1
+        return Estimate(rho, n=m, p=1.0, how="Spearman, too few points to test")
+    ry = stats.rankdata(y) - (m + 1) / 2
+
+    def rank_corr(rx, axis=-1):  # Pearson on ranks, vectorised over permutations
+        rx = rx - rx.mean(axis=-1, keepdims=True)
+        return (rx * ry).sum(-1) / np.sqrt((rx**2).sum(-1) * (ry**2).sum())
+
+    test = stats.permutation_test(
+        (stats.rankdata(x),),
+        rank_corr,
+        permutation_type="pairings",
+        vectorized=True,
+        n_resamples=9999,
+        rng=np.random.default_rng(0),
+    )
+    how, p = "Spearman, permutation test", float(test.pvalue)
+    if m < 10:  # the Fisher-z interval needs about ten points; the test decides anyway
+        return Estimate(rho, n=m, p=p, how=how)
+    z, se = np.arctanh(np.clip(rho, -0.9999, 0.9999)), math.sqrt((1 + rho**2 / 2) / (m - 3))
+    q = stats.norm.ppf(0.5 + LEVEL / 2)
+    lo, hi = float(np.tanh(z - q * se)), float(np.tanh(z + q * se))
+    return Estimate(rho, lo, hi, m, se=se, p=p, how=how)
+
+
+def direction(est: Estimate, sign: int) -> str:
+    """The claim says ``sign * effect > 0``: the interval on one side of 0 decides."""
+    if est.p is not None:  # a correlation: its test decides
+        if est.p >= 1 - LEVEL:
+            return INCONCLUSIVE
+        return SUPPORTS if sign * est.effect > 0 else CONTRADICTS
+    if est.lo is None:
+        return INCONCLUSIVE
+    lo, hi = sorted((sign * est.lo, sign * est.hi))
+    return SUPPORTS if lo > 0 else CONTRADICTS if hi < 0 else INCONCLUSIVE
+
+
+def not_worse(est: Estimate, margin: float) -> str:
+    """Non-inferiority: the claim says effect > -margin."""
+    if est.lo is None:
+        return INCONCLUSIVE
+    return SUPPORTS if est.lo > -margin else CONTRADICTS if est.hi < -margin else INCONCLUSIVE
+
+
+def settle(est: Estimate, threshold: float = 0.0) -> str:
+    """What would turn an inconclusive comparison into a conclusive one."""
+    if est.p is not None:
+        return f"p = {est.p:.2f} over {est.n} points: more teachers would settle it"
+    if est.lo is None:
+        return "one seed and no per-image predictions: a second seed would give an interval"
+    if est.half is not None:
+        return "the difference is within the paper's printed precision: more digits would"
+    gap, half = abs(est.effect - threshold), (est.hi - est.lo) / 2
+    if gap == 0:
+        return "the effect sits on the threshold: no amount of data would settle it"
+    factor = math.ceil((half / gap) ** 2)
+    return f"about {factor}x the seeds or test images would settle it, if the effect holds"
