@@ -110,10 +110,10 @@ def train_batches(
     items = local
     if style == "random_resized_crop":  # each view seeded by its position in the epoch
         epoch_seed = gen.initial_seed()  # the (seed, epoch) seed, kept by set_state on resume
-        items = [
+        items = (  # lazily: a DataLoader takes them as its workers need them
             [(int(i), view_seed(epoch_seed, s + rank + size * k)) for k, i in enumerate(mine)]
             for s, mine in zip(starts, local, strict=True)
-        ]
+        )
     for idx, mine, x in zip(batches, local, stream(images, items), strict=True):
         if style == "pad_crop":
             x = augment(x, gen, drawn=len(idx), rows=slice(rank, None, size))

@@ -77,16 +77,14 @@ def view_seed(epoch_seed: int, position: int) -> int:
 
 
 class _BatchOrder:
-    """DataLoader batch sampler whose batches the loop sets before each pass."""
+    """DataLoader batch sampler whose batches (an iterable, read as the workers need them) the
+    loop sets before each pass."""
 
     def __init__(self):
-        self.batches: list[list] = []
+        self.batches = iter(())
 
     def __iter__(self):
         return iter(self.batches)
-
-    def __len__(self):
-        return len(self.batches)
 
 
 class ImageFiles(Dataset):
@@ -118,7 +116,7 @@ class ImageFiles(Dataset):
 
     def stream(self, batches):
         """Decoded uint8 batches for these lists of items, in order."""
-        batches = [[i if isinstance(i, tuple) else int(i) for i in b] for b in batches]
+        batches = ([i if isinstance(i, tuple) else int(i) for i in b] for b in batches)
         if self.workers == 0:
             yield from (torch.stack([self.view(item) for item in b]) for b in batches)
             return
