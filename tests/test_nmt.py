@@ -10,6 +10,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -311,6 +312,9 @@ def test_a_crafted_model_file_is_refused_and_runs_nothing(smoke_run, tmp_path):
     """nmt-test --model, nmt-export-topk --teacher and nmt-train --teacher, each given a file whose
     unpickling would create a marker file: one line naming the file and why, and no marker."""
     data_bin = str(smoke_run / "results/nmt/data-bin")
+    control = tmp_path / "control_ran"  # the crafted payload does run code when unpickled
+    pickle.loads(Path(_crafted(tmp_path / "control.pkl", control, raw=True)).read_bytes())
+    assert control.exists()
     marker = tmp_path / "code_ran"
     evil = _crafted(tmp_path / "evil.pt", marker)
     kd = json.dumps({"alpha": 0.5, "topk": 2, "temperature": 1.0})
