@@ -328,6 +328,9 @@ def test_claims_command_on_a_reference_folder(tmp_path):
     text = out.read_text()
     assert text.count("\n## (") == 13 and text.count("Verdict: **reproduced**") == 10
     assert "**cannot be tested** — Figure 7 gives curves only" in text
+    plain = tmp_path / "package.md"  # no folder given: the package's own reference tables
+    assert cli.main(["claims", "--reference", "--out", str(plain)]) == 0
+    assert plain.read_text().split("\n", 1)[1] == text.split("\n", 1)[1]  # all but the title
 
 
 def test_a_missing_reference_folder_is_one_line(tmp_path, capsys):

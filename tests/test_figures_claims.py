@@ -132,7 +132,9 @@ def test_students_tables_look_up_their_own_dataset(tmp_path):
           "teacher_top3": 90.0, "teacher_top5": 95.0, "top1": 70.0, "top3": 80.0, "top5": 90.0,
           "seed": 0} for d in ("cub", "in100") for a in (0.0, 0.1)]
     )  # fmt: skip
-    rows, _ = kd_tables.table7(kd_tables.student_stats(finals), datasets=paper_datasets_of(paths))
+    stats = kd_tables.student_stats(finals)
+    rows, _ = kd_tables.BUILDERS["table7"](stats, paper_datasets_of(paths))
+    assert len(kd_tables.BUILDERS["table2"](stats, {})[0]) == 4  # every student: R50 teachers
     rows = rows.set_index(["dataset", "ls"])
     assert rows.loc[("cub", True), "paper_teacher_top1"] == 81.497  # CUB's, not ImageNet's
     assert rows.loc[("cub", False), "paper_student_top1"] == 77.116

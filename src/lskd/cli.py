@@ -144,9 +144,10 @@ def figure(args):
 
 def claims(args):
     from lskd.paper import claims, evidence, reference_evidence
+    from lskd.paper.results import reference_dir
 
-    if args.reference:  # the same checks on the paper's own tables
-        ev = reference_evidence.load_reference(args.reference)
+    if args.reference is not None:  # the same checks on the paper's own tables
+        ev = reference_evidence.load_reference(args.reference or reference_dir())
     else:
         ev = evidence.load_run(
             args.teachers, args.students, args.bnn, args.infos, args.fig1_distances,
@@ -347,8 +348,9 @@ def parser() -> argparse.ArgumentParser:
     fg.set_defaults(func=figure)
 
     cl = sub.add_parser("claims", help="CLAIMS.md: the paper's claims (a)-(m), checked")
-    cl.add_argument("--reference", help="check the CSV tables in this folder (the format of "
-                    "lskd/paper/reference/) instead of a run's files")  # fmt: skip
+    cl.add_argument("--reference", nargs="?", const="", help="check the CSV tables in this "
+                    "folder (the format of lskd/paper/reference/; none given: those) instead of "
+                    "a run's files")  # fmt: skip
     cl.add_argument("--teachers", nargs="*", default=[], help="teachers' eval/eval.json")
     cl.add_argument("--students", nargs="*", default=[], help="students' eval/eval.json")
     cl.add_argument("--bnn", nargs="*", default=[], help="ReActNet step-2 eval/eval.json")

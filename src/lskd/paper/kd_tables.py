@@ -218,7 +218,7 @@ def temperature(stats: pd.DataFrame, datasets=None) -> tuple[pd.DataFrame, pd.Da
 
 BUILDERS = {  # (stats, datasets) -> (numbers, shown)
     "table2": lambda s, d: table7(s, teacher_archs=["resnet50"], datasets=d),
-    "table7": table7,
+    "table7": lambda s, d: table7(s, datasets=d),
     "table8": table8,
     "table9": table9,
     "temperature": temperature,

@@ -1,5 +1,6 @@
 """Reading result files (eval.json, final.json) into tables, averaged over seeds."""
 
+import hashlib
 import json
 from importlib import resources
 from pathlib import Path
@@ -15,6 +16,19 @@ def reference(table: str) -> pd.DataFrame:
     """The paper's own numbers for ``table`` (see reference/README.md)."""
     with resources.files("lskd.paper").joinpath(f"reference/{table}.csv").open() as f:
         return pd.read_csv(f)
+
+
+def reference_dir() -> Path:
+    return Path(str(resources.files("lskd.paper").joinpath("reference")))
+
+
+def reference_digest() -> str:
+    """sha256 of the reference tables: a rule parameter, so that an edited number reruns the
+    rule (a path would differ between copies of the workflow)."""
+    digest = hashlib.sha256()
+    for path in sorted(reference_dir().glob("*.csv")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()
 
 
 def paper_datasets_of(info_paths) -> dict[str, tuple]:
