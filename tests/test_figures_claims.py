@@ -146,3 +146,14 @@ def test_table10_has_the_resnext101_row():
     assert (row.top1_no_ls, row.top5_no_ls, row.stability_no_ls) == (79.312, 94.526, 0.1596)
     assert (row.top1_ls, row.top5_ls, row.stability_ls) == (79.698, 94.768, 0.1677)
     assert round(row.stability_ls - row.stability_no_ls, 4) == 0.0081  # the paper's red number
+
+
+def test_gains_by_classes_average_the_same_architectures():
+    pairs = pd.DataFrame(
+        {"arch": ["r18", "r50", "r18", "r18"], "num_classes": [10, 10, 3, 5],
+         "top1_gain": [1.0, -9.0, 3.0, 2.0], "top5_gain": [0.0, 0.0, 0.0, 0.0]}
+    )  # fmt: skip
+    gains = dataset_tables.gains_by_classes(pairs).set_index("num_classes").top1_gain
+    assert gains.to_dict() == {3: 3.0, 5: 2.0, 10: 1.0}  # r50 has the 10-class point only
+    paper = dataset_tables.gains_by_classes(dataset_tables.paper_table4()).top1_gain
+    assert paper.round(3).tolist() == [0.88, 0.455, 0.155]  # Table 4's "Average" row
