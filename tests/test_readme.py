@@ -25,4 +25,4 @@ def test_setup_script_installs_what_the_tests_need():
     setup = (ROOT / "scripts" / "setup.sh").read_text()
     for deb in ("dataset-fashion-mnist", "trans-de-en", "chromium", "slurmctld", "slurmd", "munge"):
         assert re.search(rf"\b{deb}\b", setup), deb
-    assert "sudo" in setup and 'id -u' in setup  # sudo only when not root
+    assert "sudo" in setup and "id -u" in setup  # sudo only when not root
