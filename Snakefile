@@ -3,9 +3,12 @@
 # so configs/smoke.yaml and configs/paper.yaml replace it instead of merging into it.
 import json
 import os
+import sys
 
 from snakemake.utils import min_version
 
+# the workflow's own lskd (src/ beside this file), not an installed copy: rules run it too
+sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 from lskd import workflow as lw
 
 min_version("9.0")
@@ -20,6 +23,12 @@ lw.validate_schema(
     config, os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml")
 )
 lw.check(config)
+
+# Every rule runs `python -m lskd <command>` (training: `{params.launch}`, torchrun for several
+# GPUs) in its job's environment (a virtualenv, --use-conda's, a SLURM job's), with the workflow's
+# src/ first on PYTHONPATH, which jobs inherit; a `code` param holds the fingerprint of the code
+# its command reaches (lskd.fingerprint), so an edit reruns what it can change.
+lw.put_source_first_on_pythonpath(os.environ)
 
 
 wildcard_constraints:

@@ -85,8 +85,8 @@ def test_paper_config_names_a_missing_dataset(tmp_path):
 def test_multi_gpu_jobs_start_under_torchrun():
     from lskd import workflow as lw
 
-    assert lw.launcher({}) == "lskd"
-    assert lw.launcher({"resources": {"train": {"gpu": 1}}}) == "lskd"
+    assert lw.launcher({}) == "python -m lskd"
+    assert lw.launcher({"resources": {"train": {"gpu": 1}}}) == "python -m lskd"
     four = {"resources": {"train": {"gpu": 4}}}
     assert lw.launcher(four) == "torchrun --standalone --nproc_per_node=4 -m lskd"
 

@@ -10,6 +10,7 @@ and stop with one line naming the file or key.
 
 import json
 import math
+import os
 import re
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from jsonschema import ValidationError
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+from lskd import fingerprint
 from lskd.data import fashion_mnist, official, subsets
 from lskd.data.errors import DataError
 
@@ -62,10 +64,30 @@ def resources(config: dict, group: str) -> dict:
 
 
 def launcher(config: dict, group: str = "train") -> str:
-    """How a training rule starts ``lskd``: one process, or torchrun with one per GPU when its
-    group asks for several (data-parallel, lskd.distributed)."""
+    """How a training rule starts ``python -m lskd``: one process, or torchrun with one per GPU
+    when its group asks for several (data-parallel, lskd.distributed)."""
     gpus = resources(config, group)["gpu"]
-    return "lskd" if gpus <= 1 else f"torchrun --standalone --nproc_per_node={gpus} -m lskd"
+    return (
+        "python -m lskd" if gpus <= 1 else f"torchrun --standalone --nproc_per_node={gpus} -m lskd"
+    )
+
+
+# Rules run the workflow's own code (src/ beside the Snakefile), whichever environment runs them:
+# an installed copy of lskd, a conda environment's, or none at all.
+SRC = Path(__file__).resolve().parents[1]
+
+
+def put_source_first_on_pythonpath(environ) -> None:
+    """Make ``python -m lskd`` in every job import the workflow's ``src/``."""
+    rest = [p for p in environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != str(SRC)]
+    environ["PYTHONPATH"] = os.pathsep.join([str(SRC), *rest])
+
+
+def code(command: str) -> str:
+    """The fingerprint of the code ``lskd <command>`` can run (a rule param: an edit that changes
+    behaviour reruns the rules it reaches); fairseq commands also load the ``--user-dir`` plugin."""
+    extra = ("lskd.nmt.fairseq_plugin",) if command.startswith("nmt-") else ()
+    return fingerprint.command_fingerprint(SRC, command, extra)
 
 
 class ConfigError(Exception):

@@ -20,6 +20,7 @@ rule bnn_step1:
     resources:
         **lw.resources(config, "train"),
     params:
+        code=lw.code("train-student"),
         launch=lw.launcher(config),
         recipe=lambda wc: json.dumps(
             config["recipes"][config["bnn"]["step1"]], sort_keys=True
@@ -56,6 +57,7 @@ rule bnn_step2:
     resources:
         **lw.resources(config, "train"),
     params:
+        code=lw.code("train-student"),
         launch=lw.launcher(config),
         recipe=lambda wc: json.dumps(
             config["recipes"][config["bnn"]["step2"]], sort_keys=True
@@ -94,6 +96,8 @@ rule bnn_paper:
         "results/logs/paper/bnn.log",
     conda:
         "../../envs/lskd.yaml"
+    params:
+        code=lw.code("bnn-paper"),
     shell:
-        "lskd bnn-paper --finals {input.finals:q} --infos {input.infos:q}"
+        "python -m lskd bnn-paper --finals {input.finals:q} --infos {input.infos:q}"
         " --figure results/figures/fig6 --table results/tables/bnn > {log:q} 2>&1"

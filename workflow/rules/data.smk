@@ -8,6 +8,7 @@ rule curate:
     conda:
         "../../envs/lskd.yaml"
     params:
+        code=lw.code("curate"),
         spec=lambda wc: json.dumps(config["datasets"][wc.dataset], sort_keys=True),
     shell:
-        "lskd curate --spec {params.spec:q} --out results/data/{wildcards.dataset:q} > {log:q} 2>&1"
+        "python -m lskd curate --spec {params.spec:q} --out results/data/{wildcards.dataset:q} > {log:q} 2>&1"

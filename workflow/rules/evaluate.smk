@@ -16,9 +16,10 @@ rule evaluate_teacher:
     resources:
         **lw.resources(config, "evaluate"),
     params:
+        code=lw.code("evaluate"),
         bf16="--bf16" if config["bf16"] else "",
     shell:
-        "lskd evaluate --model {input.model:q} --final {input.final:q}"
+        "python -m lskd evaluate --model {input.model:q} --final {input.final:q}"
         " --data results/data/{wildcards.dataset:q}"
         " --out results/{wildcards.dataset:q}/teachers/{wildcards.teacher:q}/seed{wildcards.seed}/eval"
         " {params.bf16} --threads {threads} > {log:q} 2>&1"
@@ -44,10 +45,11 @@ rule evaluate_student:
     resources:
         **lw.resources(config, "evaluate"),
     params:
+        code=lw.code("evaluate"),
         bf16="--bf16" if config["bf16"] else "",
         out=lambda wc, output: os.path.dirname(output.evaluation),
     shell:
-        "lskd evaluate --model {input.model:q} --final {input.final:q}"
+        "python -m lskd evaluate --model {input.model:q} --final {input.final:q}"
         " --data results/data/{wildcards.dataset:q} --out {params.out:q}"
         " {params.bf16} --threads {threads} > {log:q} 2>&1"
 
@@ -67,10 +69,11 @@ rule penultimate_features:
     resources:
         **lw.resources(config, "evaluate"),
     params:
+        code=lw.code("features"),
         classes=config["figures"]["fig1"]["classes"],
         per_class=config["figures"]["fig1"]["per_class"],
         bf16="--bf16" if config["bf16"] else "",
     shell:
-        "lskd features --model {input.model:q} --data results/data/{wildcards.dataset:q}"
+        "python -m lskd features --model {input.model:q} --data results/data/{wildcards.dataset:q}"
         " --classes {params.classes:q} --per-class {params.per_class} --out {output:q}"
         " {params.bf16} --threads {threads} > {log:q} 2>&1"

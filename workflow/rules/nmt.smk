@@ -16,11 +16,12 @@ rule nmt_prepare:
     conda:
         "../../envs/lskd.yaml"
     params:
+        code=lw.code("nmt-prepare"),
         spec=json.dumps(config["nmt"]["corpus"], sort_keys=True),
         merges=config["nmt"]["bpe_merges"],
         out=lambda wc, output: os.path.dirname(output.codes),
     shell:
-        "lskd nmt-prepare --spec {params.spec:q} --merges {params.merges}"
+        "python -m lskd nmt-prepare --spec {params.spec:q} --merges {params.merges}"
         " --out {params.out:q} > {log:q} 2>&1"
 
 
@@ -37,9 +38,10 @@ rule nmt_binarize:
         "../../envs/lskd.yaml"
     threads: config["threads"]
     params:
+        code=lw.code("nmt-binarize"),
         tok=lambda wc, input: os.path.dirname(input.codes),
     shell:
-        "lskd nmt-binarize --codes {input.codes:q} --tok {params.tok:q} --out {output:q}"
+        "python -m lskd nmt-binarize --codes {input.codes:q} --tok {params.tok:q} --out {output:q}"
         " --threads {threads} > {log:q} 2>&1"
 
 
@@ -59,13 +61,14 @@ rule nmt_teacher:
     resources:
         **lw.resources(config, "nmt"),
     params:
+        code=lw.code("nmt-train"),
         model=json.dumps(config["nmt"]["model"], sort_keys=True),
         train=json.dumps(config["nmt"]["train"], sort_keys=True),
         alpha=lambda wc: config["nmt"]["teachers"][wc.teacher],
         meta=lambda wc: lw.nmt_meta(config, "teacher", wc.teacher, int(wc.seed)),
         out=lambda wc, output: os.path.dirname(output.model),
     shell:
-        "lskd nmt-train --data-bin {input.data_bin:q} --out {params.out:q}"
+        "python -m lskd nmt-train --data-bin {input.data_bin:q} --out {params.out:q}"
         " --model {params.model:q} --train {params.train:q} --alpha {params.alpha}"
         " --seed {wildcards.seed} --meta {params.meta:q} --threads {threads} > {log:q} 2>&1"
 
@@ -85,10 +88,11 @@ rule nmt_export_topk:
     resources:
         **lw.resources(config, "evaluate"),
     params:
+        code=lw.code("nmt-export-topk"),
         k=config["nmt"]["kd"]["topk"],
         temperature=config["nmt"]["kd"]["temperature"],
     shell:
-        "lskd nmt-export-topk --teacher {input.teacher:q} --data-bin {input.data_bin:q}"
+        "python -m lskd nmt-export-topk --teacher {input.teacher:q} --data-bin {input.data_bin:q}"
         " --k {params.k} --temperature {params.temperature} --out {output:q}"
         " --threads {threads} > {log:q} 2>&1"
 
@@ -109,6 +113,7 @@ rule nmt_student:
     resources:
         **lw.resources(config, "nmt"),
     params:
+        code=lw.code("nmt-train"),
         model=json.dumps(config["nmt"]["model"], sort_keys=True),
         train=json.dumps(config["nmt"]["train"], sort_keys=True),
         kd=json.dumps(config["nmt"]["kd"], sort_keys=True),
@@ -121,7 +126,7 @@ rule nmt_student:
         meta=lambda wc: lw.nmt_meta(config, "student", wc.teacher, int(wc.seed)),
         out=lambda wc, output: os.path.dirname(output.model),
     shell:
-        "lskd nmt-train --data-bin {input.data_bin:q} --out {params.out:q}"
+        "python -m lskd nmt-train --data-bin {input.data_bin:q} --out {params.out:q}"
         " --model {params.model:q} --train {params.train:q} --alpha {params.alpha}"
         " --kd {params.kd:q} {params.source:q} --seed {wildcards.seed} --meta {params.meta:q}"
         " --threads {threads} > {log:q} 2>&1"
@@ -144,9 +149,10 @@ rule nmt_test:
     resources:
         **lw.resources(config, "evaluate"),
     params:
+        code=lw.code("nmt-test"),
         beam=config["nmt"]["train"]["beam"],
     shell:
-        "lskd nmt-test --data-bin {input.data_bin:q} --model {input.model:q} --beam {params.beam}"
+        "python -m lskd nmt-test --data-bin {input.data_bin:q} --model {input.model:q} --beam {params.beam}"
         " --out {output:q} --threads {threads} > {log:q} 2>&1"
 
 
@@ -170,6 +176,8 @@ rule nmt_paper:
         "results/logs/paper/nmt.log",
     conda:
         "../../envs/lskd.yaml"
+    params:
+        code=lw.code("nmt-paper"),
     shell:
-        "lskd nmt-paper --finals {input.finals:q} --figure results/figures/fig7"
+        "python -m lskd nmt-paper --finals {input.finals:q} --figure results/figures/fig7"
         " --table results/tables/nmt > {log:q} 2>&1"

@@ -18,8 +18,10 @@ rule stability_table:
         table="table1|table10",
     conda:
         "../../envs/lskd.yaml"
+    params:
+        code=lw.code("stability-table"),
     shell:
-        "lskd stability-table --table {wildcards.table:q} --evals {input.evals:q}"
+        "python -m lskd stability-table --table {wildcards.table:q} --evals {input.evals:q}"
         " --infos {input.infos:q} --out results/tables/{wildcards.table:q} > {log:q} 2>&1"
 
 
@@ -39,6 +41,7 @@ rule fig4:
     conda:
         "../../envs/lskd.yaml"
     params:
+        code=lw.code("fig4"),
         without_ls=lambda wc, input: [
             p.replace("eval.json", "class_mean_probs.csv") for p in input.without_ls
         ],
@@ -46,7 +49,7 @@ rule fig4:
             p.replace("eval.json", "class_mean_probs.csv") for p in input.with_ls
         ],
     shell:
-        "lskd fig4 --without-ls {params.without_ls:q} --with-ls {params.with_ls:q}"
+        "python -m lskd fig4 --without-ls {params.without_ls:q} --with-ls {params.with_ls:q}"
         " --out results/figures/fig4 > {log:q} 2>&1"
 
 
@@ -67,8 +70,10 @@ rule kd_table:
         table="table2|table7|table8|table9|temperature",
     conda:
         "../../envs/lskd.yaml"
+    params:
+        code=lw.code("kd-table"),
     shell:
-        "lskd kd-table --table {wildcards.table:q} --finals {input.finals:q}"
+        "python -m lskd kd-table --table {wildcards.table:q} --finals {input.finals:q}"
         " --infos {input.infos:q} --out results/tables/{wildcards.table:q} > {log:q} 2>&1"
 
 
@@ -88,8 +93,10 @@ rule kd_figure:
         figure="fig5|fig8",
     conda:
         "../../envs/lskd.yaml"
+    params:
+        code=lw.code("kd-figure"),
     shell:
-        "lskd kd-figure --figure {wildcards.figure:q} --finals {input:q}"
+        "python -m lskd kd-figure --figure {wildcards.figure:q} --finals {input:q}"
         " --out results/figures/{wildcards.figure:q} > {log:q} 2>&1"
 
 
@@ -109,8 +116,10 @@ rule fig1:
         "results/logs/paper/fig1.log",
     conda:
         "../../envs/lskd.yaml"
+    params:
+        code=lw.code("figure"),
     shell:
-        "lskd figure --figure fig1 --without-ls {input.without_ls:q} --with-ls {input.with_ls:q}"
+        "python -m lskd figure --figure fig1 --without-ls {input.without_ls:q} --with-ls {input.with_ls:q}"
         " --distances {output.distances:q} --out results/figures/fig1 > {log:q} 2>&1"
 
 
@@ -128,8 +137,10 @@ rule drawn_figure:
         figure="fig2|fig3",
     conda:
         "../../envs/lskd.yaml"
+    params:
+        code=lw.code("figure"),
     shell:
-        "lskd figure --figure {wildcards.figure:q} --out results/figures/{wildcards.figure:q}"
+        "python -m lskd figure --figure {wildcards.figure:q} --out results/figures/{wildcards.figure:q}"
         " > {log:q} 2>&1"
 
 
@@ -172,10 +183,11 @@ rule claims:
     conda:
         "../../envs/lskd.yaml"
     params:
+        code=lw.code("claims"),
         top1=config["noninferiority_margin"]["top1"],
         bleu=config["noninferiority_margin"]["bleu"],
     shell:
-        "lskd claims --teachers {input.teachers:q} --students {input.students:q}"
+        "python -m lskd claims --teachers {input.teachers:q} --students {input.students:q}"
         " --bnn {input.bnn:q} --infos {input.infos:q}"
         " --fig1-distances {input.fig1_distances:q} --fig1-features {input.fig1_features:q}"
         " --nmt {input.nmt:q} --margin-top1 {params.top1} --margin-bleu {params.bleu}"
@@ -196,11 +208,12 @@ rule claims_paper:
     conda:
         "../../envs/lskd.yaml"
     params:
+        code=lw.code("claims"),
         reference=reference_digest(),  # lskd/paper/reference/*.csv
         top1=config["noninferiority_margin"]["top1"],
         bleu=config["noninferiority_margin"]["bleu"],
     shell:
-        "lskd claims --reference --margin-top1 {params.top1}"
+        "python -m lskd claims --reference --margin-top1 {params.top1}"
         " --margin-bleu {params.bleu} --out {output:q} > {log:q} 2>&1"
 
 
@@ -226,9 +239,10 @@ rule dataset_table:
     conda:
         "../../envs/lskd.yaml"
     params:
+        code=lw.code("dataset-table"),
         dirs=lambda wc, input: [os.path.dirname(p) for p in input.infos],
     shell:
-        "lskd dataset-table --table {wildcards.table:q} --evals {input.evals:q}"
+        "python -m lskd dataset-table --table {wildcards.table:q} --evals {input.evals:q}"
         " --infos {input.infos:q} --finals {input.finals:q} --dataset-dirs {params.dirs:q}"
         " --out results/tables/{wildcards.table:q} > {log:q} 2>&1"
 
@@ -248,6 +262,8 @@ rule fig9:
         "results/logs/paper/fig9.log",
     conda:
         "../../envs/lskd.yaml"
+    params:
+        code=lw.code("dataset-table"),
     shell:
-        "lskd dataset-table --table fig9 --evals {input.evals:q} --infos {input.infos:q}"
+        "python -m lskd dataset-table --table fig9 --evals {input.evals:q} --infos {input.infos:q}"
         " --out results/figures/fig9 > {log:q} 2>&1"

@@ -13,9 +13,10 @@ rule cache_teacher:
     resources:
         **lw.resources(config, "evaluate"),
     params:
+        code=lw.code("cache-teacher"),
         bf16="--bf16" if config["bf16"] else "",
     shell:
-        "lskd cache-teacher --model {input.model:q} --data results/data/{wildcards.dataset:q}"
+        "python -m lskd cache-teacher --model {input.model:q} --data results/data/{wildcards.dataset:q}"
         " --out {output:q} {params.bf16} --threads {threads} > {log:q} 2>&1"
 
 
@@ -35,6 +36,7 @@ rule train_student:
     resources:
         **lw.resources(config, "train"),
     params:
+        code=lw.code("train-student"),
         launch=lw.launcher(config),
         arch=lambda wc: config["students"][wc.student]["arch"],
         lam=lambda wc: config["students"][wc.student]["lam"],

@@ -15,6 +15,7 @@ rule train_teacher:
     resources:
         **lw.resources(config, "train"),
     params:
+        code=lw.code("train-teacher"),
         launch=lw.launcher(config),
         arch=lambda wc: config["teachers"][wc.teacher]["arch"],
         alpha=lambda wc: config["teachers"][wc.teacher]["alpha"],

@@ -1,0 +1,111 @@
+"""Code-aware reruns on the finished smoke run: an edit to the package reruns the rules whose
+command can reach it and what depends on them; a docstring or comment edit reruns nothing.
+
+Each test edits a copy of the workflow (Snakefile, rules, src/) and dry-runs it against the smoke
+run's results: the rules run the copy's own src/, and its fingerprints (``lskd.fingerprint``) are
+compared with those the smoke run recorded.
+"""
+
+import re
+import shutil
+
+import pytest
+import yaml
+
+from conftest import ROOT, run_snakemake
+from lskd import fingerprint
+from test_workflow import job_counts
+
+TEACHER_SIDE = {"curate", "train_teacher", "evaluate_teacher", "cache_teacher"}
+
+
+@pytest.fixture
+def copy(tmp_path):
+    dest = tmp_path / "workflow_copy"
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
+    for name in ("workflow", "src"):
+        shutil.copytree(ROOT / name, dest / name, ignore=ignore)
+    for name in ("Snakefile", "config.yaml"):
+        shutil.copy(ROOT / name, dest / name)
+    return dest
+
+
+def edit(path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert text.count(old) == 1, old
+    path.write_text(text.replace(old, new))
+
+
+def planned(smoke_run, copy) -> dict:
+    proc = run_snakemake(smoke_run, "-n", "-s", str(copy / "Snakefile"),
+                         configfile=smoke_run / "smoke.yaml")  # fmt: skip
+    if "Nothing to be done" in proc.stdout + proc.stderr:
+        return {}
+    return job_counts(proc.stdout)
+
+
+def runs(smoke_run, section: str) -> int:
+    config = yaml.safe_load((smoke_run / "smoke.yaml").read_text())
+    entries = config["bnn"]["teachers"] if section == "bnn" else config[section]
+    return len(entries) * len(config["seeds"])
+
+
+def test_an_unedited_copy_reruns_nothing(smoke_run, copy):
+    assert planned(smoke_run, copy) == {}
+
+
+def test_a_docstring_or_comment_edit_reruns_nothing(smoke_run, copy):
+    losses = copy / "src/lskd/losses.py"
+    comment = "    # every other class gets the same share\n"
+    edit(
+        losses,
+        "    off = alpha / (num_classes - 1)\n",
+        comment + "    off = alpha / (num_classes - 1)\n",
+    )
+    edit(losses, '"""Eq. 1 target matrix', '"""The Eq. 1 target matrix')
+    assert planned(smoke_run, copy) == {}
+
+
+def test_a_kd_loss_edit_reruns_students_not_teachers(smoke_run, copy):
+    line = "    teacher_probs = F.softmax(teacher_logits.float() / temperature, dim=1)\n"
+    edit(copy / "src/lskd/distill.py", line, line.replace("dim=1", "dim=-1"))
+    counts = planned(smoke_run, copy)
+    assert counts["train_student"] == runs(smoke_run, "students")
+    assert counts["bnn_step1"] == counts["bnn_step2"] == runs(smoke_run, "bnn")
+    assert {"kd_table", "kd_figure", "bnn_paper", "claims"} <= counts.keys()
+    assert not TEACHER_SIDE & counts.keys(), counts
+
+
+def test_a_label_smoothing_edit_reruns_teachers_and_everything_downstream(smoke_run, copy):
+    edit(copy / "src/lskd/losses.py", "    off = alpha / (num_classes - 1)\n",
+         "    off = alpha / float(num_classes - 1)\n")  # fmt: skip
+    counts = planned(smoke_run, copy)
+    teachers = runs(smoke_run, "teachers")
+    assert counts["train_teacher"] == counts["evaluate_teacher"] == teachers
+    assert counts["train_student"] == runs(smoke_run, "students")
+    assert counts["bnn_step2"] == runs(smoke_run, "bnn")
+    assert "curate" not in counts  # curation does not reach the loss
+
+
+def test_each_command_reaches_only_what_it_imports():
+    src = ROOT / "src"
+    teacher = fingerprint.command_modules(src, "train-teacher")
+    student = fingerprint.command_modules(src, "train-student")
+    assert "lskd.losses" in teacher and "lskd.distill" not in teacher
+    assert "lskd.distill" in student
+    assert "lskd.train" not in fingerprint.command_modules(src, "kd-table")
+    nmt = fingerprint.command_modules(src, "nmt-train", ("lskd.nmt.fairseq_plugin",))
+    assert "lskd.nmt.word_kd" in nmt
+
+
+def test_every_rule_that_runs_lskd_carries_its_code_fingerprint():
+    """A rule whose command runs lskd without a ``code`` param would miss every code edit."""
+    checked = 0
+    for smk in sorted((ROOT / "workflow" / "rules").glob("*.smk")):
+        for block in smk.read_text().split("\nrule ")[1:]:
+            name, shell = block.split(":", 1)[0], block.split("shell:", 1)[-1]
+            command = re.search(r'"(?:python -m lskd|\{params\.launch\}) ([a-z0-9-]+)', shell)
+            if command:
+                assert f'code=lw.code("{command.group(1)}")' in block, f"{smk.name}: {name}"
+                checked += 1
+    assert checked >= 20  # every training, evaluation, NMT and paper rule
