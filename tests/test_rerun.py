@@ -206,3 +206,23 @@ def test_a_full_disk_says_so_and_leaves_no_temporary_file(tmp_path, monkeypatch)
     with pytest.raises(DataError, match="disk is full"):
         checkpoint.save({"x": 1}, tmp_path / "model.pt")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_released_weights_are_validated_not_trained(data, tmp_path, monkeypatch):
+    """weights: torchvision makes the released model the finished teacher (paper.yaml's no-LS
+    ImageNet baselines): one validation, no optimisation step, the weights recorded."""
+    built, build_model = {}, train_module.build_model
+
+    def released(arch, num_classes, in_channels, stem, weights=None):
+        built["weights"] = weights  # (a fresh model stands in for torchvision's released one)
+        model = build_model(arch, num_classes, in_channels, stem)
+        built["initial"] = {k: v.clone() for k, v in model.state_dict().items()}
+        return model
+
+    monkeypatch.setattr(train_module, "build_model", released)
+    run = tmp_path / "released"
+    final = train(data, run, "resnet18", RECIPE, LabelSmoothing(), weights="torchvision")
+    assert built["weights"] == "torchvision"
+    assert final["epochs"] == 0 and final["weights"] == "torchvision"
+    assert_same(weights(run), built["initial"])
+    assert len((run / "metrics.csv").read_text().splitlines()) == 2  # header + the validation

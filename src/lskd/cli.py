@@ -19,7 +19,7 @@ def _json(text: str):
 def curate(args):
     from lskd.data.manifest import curate
 
-    curate(args.spec, args.out)
+    curate(args.spec, args.out, require_classes=args.require_classes)
 
 
 def train_teacher(args):
@@ -36,6 +36,7 @@ def train_teacher(args):
         args.arch,
         recipe,
         LabelSmoothing(args.alpha, recipe.cutmix_prob),
+        weights=args.weights,
         seed=args.seed,
         stem=args.stem,
         bf16=args.bf16,
@@ -273,11 +274,19 @@ def parser() -> argparse.ArgumentParser:
     c = sub.add_parser("curate", help="write manifest.csv + dataset.json for one dataset")
     c.add_argument("--spec", type=_json, required=True, help="the dataset's config entry (JSON)")
     c.add_argument("--out", required=True)
+    c.add_argument(
+        "--require-classes", nargs="+", default=(), help="class names it must have (Figure 1's)"
+    )
     c.set_defaults(func=curate)
 
     t = sub.add_parser("train-teacher", help="train one teacher with Eq. 1 label smoothing")
     _training_arguments(t)
     t.add_argument("--alpha", type=float, default=0.0)
+    t.add_argument(
+        "--weights",
+        choices=["torchvision"],
+        help="torchvision's released ImageNet model: validated as a finished teacher, not trained",
+    )
     t.set_defaults(func=train_teacher)
 
     st = sub.add_parser("train-student", help="distill a student from a frozen teacher (Eq. 4)")

@@ -122,11 +122,13 @@ def train(
     meta: dict | None = None,
     init_from: str | Path | None = None,
     workers: int = 0,
+    weights: str | None = None,
 ) -> dict:
     """Train ``arch`` on the curated dataset and return final.json. The ``objective`` is a
     teacher's (``lskd.losses.LabelSmoothing``) or a student's (``lskd.distill.Distillation``):
     it owns the loss and says whether batches are augmented. Image-file datasets are decoded by
-    ``workers`` loader processes."""
+    ``workers`` loader processes. With ``weights="torchvision"`` the model is torchvision's
+    released ImageNet model, already a finished teacher: it is validated, not trained."""
     world = distributed.init()
     out_dir = Path(out_dir)
     check_writable(out_dir)
@@ -134,18 +136,20 @@ def train(
     val_data = load_split(data_dir, "val", workers)
     info = train_data[2]
     torch.manual_seed(seed)
-    model = build_model(arch, info["num_classes"], in_channels=info["channels"], stem=stem)
+    model = build_model(arch, info["num_classes"], info["channels"], stem, weights=weights)
     if init_from is not None:  # ReActNet's step 2, or fine-tuning from an ImageNet model (CUB)
         load_pretrained(model, init_from)
     to_device(model)
     trained = distributed.wrap(model, world)  # before the optimizer: SyncBatchNorm is new
     settings = {"arch": arch, "stem": stem, "seed": seed, "bf16": bf16, "recipe": asdict(recipe)}
+    settings["weights"] = weights
+    epochs = 0 if weights else recipe.epochs
     identity = run_identity(settings, objective, data_dir, init_from)
     run = Run(model, trained, recipe, objective, world, bf16, seed, out_dir / "last.pt", identity)
     objective.setup(info["num_classes"], *val_data, bf16)
     partial = run.resume()
     with Preemption() as preemption:
-        for epoch in range(len(run.history), recipe.epochs):
+        for epoch in range(len(run.history), epochs):
             lr = run.opt.param_groups[0]["lr"]
             train_loss, started = run.epoch(epoch, train_data, partial, preemption)
             partial = None
@@ -160,13 +164,16 @@ def train(
                 f"{row['val_top1']:.2f} top-5 {row['val_top5']:.2f} ({row['seconds']:.1f}s)",
                 flush=True,
             )
+    if not run.history:  # released weights: one validation, no training
+        run.history.append(_ordered(_released_row(run.validate(val_data))))
     final = {
         **(meta or {}),
         "arch": arch,
         **objective.record,
         "seed": seed,
         "stem": stem,
-        "epochs": recipe.epochs,
+        "epochs": epochs,
+        **({"weights": weights} if weights else {}),
         **{k: run.history[-1][f"val_{k}"] for k in ("top1", "top5", "top3")},
         "best_top1": max(r["val_top1"] for r in run.history),
         "train_seconds": sum(r["seconds"] for r in run.history),
@@ -175,6 +182,10 @@ def train(
     if world.main:
         run.finish(final, info, stem)
     return final
+
+
+def _released_row(validation: dict) -> dict:
+    return {"epoch": 0, "train_loss": float("nan"), "lr": 0.0, "seconds": 0.0, **validation}
 
 
 def _ordered(row: dict) -> dict:
@@ -386,7 +397,7 @@ class Run:
         )
         pd.DataFrame(self.history).to_csv(out_dir / "metrics.csv", index=False)
         (out_dir / "final.json").write_text(json.dumps(final, indent=2) + "\n")
-        self.last.unlink()
+        self.last.unlink(missing_ok=True)  # (released weights never wrote one)
 
 
 def load_pretrained(model: torch.nn.Module, path: str | Path) -> list[str]:

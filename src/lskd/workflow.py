@@ -339,6 +339,15 @@ def check(config: dict) -> None:
     _check_fig1_classes(config, classes_of)
 
 
+def required_classes(config: dict, dataset: str) -> list[str]:
+    """``--require-classes`` and Figure 1's classes, for the dataset Figure 1 is drawn on: its
+    curation refuses a dataset without them, however it was checked at parse time."""
+    fig1 = config["figures"]["fig1"]
+    if dataset not in {dataset_of(config, fig1[key]) for key in ("without_ls", "with_ls")}:
+        return []
+    return ["--require-classes", *fig1["classes"]]
+
+
 def dataset_of(config: dict, name: str, kind: str = "teachers") -> str:
     entry = config[kind][name]
     return entry["dataset"] if kind == "teachers" else dataset_of(config, entry["teacher"])
@@ -404,6 +413,12 @@ def init_from(config: dict, name: str, seed: int, kind: str = "teachers") -> dic
 
 def recipe_json(config: dict, name: str, kind: str = "teachers") -> str:
     return json.dumps(config["recipes"][config[kind][name]["recipe"]], sort_keys=True)
+
+
+def weights_flag(config: dict, teacher: str) -> str:
+    """``--weights torchvision`` for a teacher that is torchvision's released model."""
+    weights = config["teachers"][teacher].get("weights")
+    return f"--weights {weights}" if weights else ""
 
 
 def run_meta(config: dict, name: str, seed: int, kind: str = "teachers") -> str:

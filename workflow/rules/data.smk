@@ -10,5 +10,6 @@ rule curate:
     params:
         code=lw.code("curate"),
         spec=lambda wc: json.dumps(config["datasets"][wc.dataset], sort_keys=True),
+        require=lambda wc: lw.required_classes(config, wc.dataset),
     shell:
-        "python -m lskd curate --spec {params.spec:q} --out results/data/{wildcards.dataset:q} > {log:q} 2>&1"
+        "python -m lskd curate --spec {params.spec:q} --out results/data/{wildcards.dataset:q} {params.require:q} > {log:q} 2>&1"

@@ -23,6 +23,7 @@ rule train_teacher:
         recipe=lambda wc: lw.recipe_json(config, wc.teacher),
         meta=lambda wc: lw.run_meta(config, wc.teacher, int(wc.seed)),
         bf16="--bf16" if config["bf16"] else "",
+        weights=lambda wc: lw.weights_flag(config, wc.teacher),
         init=lambda wc, input: (
             ["--init-from", input.init] if "init" in input.keys() else []
         ),
@@ -31,4 +32,4 @@ rule train_teacher:
         " --out results/{wildcards.dataset:q}/teachers/{wildcards.teacher:q}/seed{wildcards.seed}"
         " --arch {params.arch} --alpha {params.alpha} --stem {params.stem}"
         " --recipe {params.recipe:q} --seed {wildcards.seed} --meta {params.meta:q}"
-        " {params.bf16} {params.init:q} --threads {threads} > {log:q} 2>&1"
+        " {params.bf16} {params.weights} {params.init:q} --threads {threads} > {log:q} 2>&1"

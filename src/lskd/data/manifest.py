@@ -4,7 +4,8 @@ A curated dataset is a folder with
 - ``manifest.csv``: one row per sample: ``sample`` (index or path in the source), ``source``
   (the source split it is read from), ``label`` (0-based, into the class list), ``split``
   (``train`` or ``val``) and ``source_label`` (the class's own id in the source files);
-- ``dataset.json``: kind, root, class names, image shape and the train split's pixel mean/std;
+- ``dataset.json``: kind, root, class names, image shape, the augmentation and the pixel
+  mean/std (the train split's for Fashion-MNIST, ImageNet's for image files);
 - Fashion-MNIST only: ``{train,val}_pixels.npz``, the decoded images of each split.
 """
 
@@ -100,13 +101,15 @@ def curate(spec: dict, out_dir: str | Path, require_classes=()) -> None:
         "long_tail_alpha": tail.get("alpha", 6.0) if tail else None,
         "property": spec.get("property", "Long-tailed" if tail else "Standard"),
     }
-    train = manifest[manifest.split == "train"]
+    if spec.get("augment"):
+        info["augment"] = spec["augment"]  # lskd.data.batches.augmentation reads it
     in_memory = spec["kind"] == "fashion_mnist"  # small: keep its decoded pixels for every job
-    if not in_memory and len(train) > 1000:  # image files: pixel statistics from a sample
-        train = train.sample(1000, random_state=spec.get("seed", 0))
-    pixels = _load_rows(info, train)[0][:].float() / 255.0  # [:] decodes ImageFiles
-    info["mean"] = pixels.mean(dim=(0, 2, 3)).tolist()
-    info["std"] = pixels.std(dim=(0, 2, 3)).tolist()
+    if in_memory:
+        pixels = _load_rows(info, manifest[manifest.split == "train"])[0].float() / 255.0
+        info["mean"] = pixels.mean(dim=(0, 2, 3)).tolist()
+        info["std"] = pixels.std(dim=(0, 2, 3)).tolist()
+    else:  # image files: the ImageNet statistics of He et al.'s protocol and torchvision's
+        info["mean"], info["std"] = IMAGENET_MEAN, IMAGENET_STD  # released weights expect
     info["counts"] = manifest.groupby("split").size().to_dict()
     outputs = {"manifest.csv": functools.partial(manifest.to_csv, index=False)}
     for split in ("train", "val"):  # absent for image files: an old one must not be read
@@ -118,6 +121,9 @@ def curate(spec: dict, out_dir: str | Path, require_classes=()) -> None:
             )
     outputs["dataset.json"] = lambda path: path.write_text(json.dumps(info, indent=2) + "\n")
     _write_all(Path(out_dir), outputs)
+
+
+IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 
 
 def _save_npz(path: Path, **arrays) -> None:

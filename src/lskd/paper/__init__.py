@@ -14,14 +14,22 @@ ARCH_NAMES = {
 RECIPE_SUFFIX = {"standard": "", "long": "+Long", "cutmix": "+Long+CutMix"}
 
 
+def _suffix(recipe: str) -> str:
+    """A recipe's suffix in a network's name; a ``torchvision_*`` recipe (the one torchvision's
+    released model of that architecture was trained with) is that row's standard recipe."""
+    if recipe.startswith("torchvision_"):
+        return ""
+    return RECIPE_SUFFIX.get(recipe, f"+{recipe}")
+
+
 def network_name(arch: str, recipe: str) -> str:
     """Display name of a teacher, e.g. 'ResNet-50+Long'."""
-    return ARCH_NAMES.get(arch, arch) + RECIPE_SUFFIX.get(recipe, f"+{recipe}")
+    return ARCH_NAMES.get(arch, arch) + _suffix(recipe)
 
 
 def paper_row_name(arch: str, recipe: str) -> str:
     """The row label the paper's Tables 1 and 10 use for this teacher."""
-    if recipe == "standard":
+    if not _suffix(recipe):
         return ARCH_NAMES.get(arch, arch)
     return network_name(arch, recipe).replace("ResNet-50", "ResNet50")
 
