@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from lskd.inference import DEVICE
+
 
 @dataclass(frozen=True)
 class World:
@@ -34,20 +36,16 @@ class World:
         """True on every rank if it is True on one (a SIGTERM seen by one rank stops all)."""
         if self.size == 1:
             return flag
-        t = torch.tensor([float(flag)], device=_device())
+        t = torch.tensor([float(flag)], device=DEVICE)
         dist.all_reduce(t)
         return bool(t.item())
 
     def sum(self, *values: float) -> list[float]:
         if self.size == 1:
             return list(values)
-        t = torch.tensor(values, dtype=torch.float64, device=_device())
+        t = torch.tensor(values, dtype=torch.float64, device=DEVICE)
         dist.all_reduce(t)
         return t.tolist()
-
-
-def _device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def init() -> World:
