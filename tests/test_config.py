@@ -40,6 +40,19 @@ def add(section: str, name: str, like: str):
     return lambda c: c[section].update({name: c[section][like]})
 
 
+def old_key(path: str, old: str, value=None):
+    """The key ``path`` (dotted) under its name in older configs (and ``value``, if given)."""
+    *parents, new = path.split(".")
+
+    def edit(c):
+        for key in parents:
+            c = c[key]
+        c[old] = c.pop(new) if value is None else value
+        c.pop(new, None)
+
+    return edit
+
+
 BAD = {
     "seeds repeated": (
         lambda c: c.update(seeds=[0, 0]),
@@ -96,6 +109,15 @@ BAD = {
     "long tail with tail above head": (
         lambda c: c["datasets"]["fmnist_lt"]["long_tail"].update(tail=61),
         r"^datasets\.fmnist_lt\.long_tail: .*tail.*head",
+    ),
+    "Pareto power under its old name": (
+        old_key("datasets.fmnist_lt.long_tail.power", "alpha"),
+        r"^datasets\.fmnist_lt\.long_tail\.alpha: renamed long_tail\.power \(alpha is label",
+    ),
+    "NMT KD weight under its old name": (  # Tan et al.'s weight of the soft term
+        old_key("nmt.kd.lam", "alpha", 0.8),
+        r"^nmt\.kd\.alpha: renamed nmt\.kd\.lam, .* the convention flipped: lam = 1 - alpha "
+        r"\(here lam: 0\.2\)$",
     ),
 }
 
@@ -300,7 +322,15 @@ def test_snakemake_refuses_a_shell_command_as_a_name_and_runs_nothing(tmp_path):
     assert not list(tmp_path.rglob("x"))
 
 
-@pytest.mark.parametrize("case", ["seeds repeated", "alpha nan", "long tail larger than the data"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "seeds repeated",
+        "alpha nan",
+        "long tail larger than the data",
+        "NMT KD weight under its old name",
+    ],
+)
 def test_snakemake_stops_at_parse_time(tmp_path, case):
     edit, expected = BAD[case]
     output = snakemake_refuses(tmp_path, yaml.safe_dump(changed(edit)))

@@ -197,10 +197,10 @@ def test_nothing_written_when_curation_fails(image_folder_tree, tmp_path):
 
 
 def test_pareto_sizes():
-    sizes = pareto_class_sizes(1000, head=1280, tail=5, alpha=6)
+    sizes = pareto_class_sizes(1000, head=1280, tail=5, power=6)
     assert sizes[0] == 1280 and sizes[-1] == 5 and len(sizes) == 1000
     assert (np.diff(sizes) <= 0).all()
-    # the Pareto density x^-(alpha+1) at evenly spaced points x from 1 to (head/tail)^(1/7)
+    # the Pareto density x^-(power+1) at evenly spaced points x from 1 to (head/tail)^(1/7)
     x = np.linspace(1, (1280 / 5) ** (1 / 7), 1000)
     np.testing.assert_array_equal(sizes, np.rint(1280 * x**-7))
     assert 150_000 < sizes.sum() < 200_000  # ImageNet-LT's order of size (115.8k)
@@ -219,13 +219,13 @@ def manifest(n_classes=4, per_class=50):
 
 def test_long_tail_sizes_and_reproducibility():
     rows = manifest()
-    a = long_tail(rows, 4, head=40, tail=5, alpha=6, seed=3, val_per_class=5)
-    b = long_tail(rows, 4, head=40, tail=5, alpha=6, seed=3, val_per_class=5)
+    a = long_tail(rows, 4, head=40, tail=5, power=6, seed=3, val_per_class=5)
+    b = long_tail(rows, 4, head=40, tail=5, power=6, seed=3, val_per_class=5)
     pd.testing.assert_frame_equal(a, b)
     counts = sorted(a[a.split == "train"].label.value_counts().tolist(), reverse=True)
     assert counts == pareto_class_sizes(4, 40, 5, 6).tolist()
     assert (a[a.split == "val"].label.value_counts() == 5).all()  # balanced held-out val
-    c = long_tail(rows, 4, head=40, tail=5, alpha=6, seed=4, val_per_class=5)
+    c = long_tail(rows, 4, head=40, tail=5, power=6, seed=4, val_per_class=5)
     assert not a.equals(c)
 
 

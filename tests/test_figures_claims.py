@@ -87,14 +87,30 @@ def test_fig3_curve_is_the_smoothed_binary_cross_entropy(alpha):
 
 
 def dataset_infos(tmp_path, **specs) -> list[str]:
-    """dataset.json files: name -> (kind, classes, Pareto alpha of a long tail we cut)."""
+    """dataset.json files: name -> (kind, classes, Pareto power of a long tail we cut)."""
     paths = []
-    for name, (kind, k, alpha) in specs.items():
+    for name, (kind, k, power) in specs.items():
         path = tmp_path / name / "dataset.json"
         path.parent.mkdir()
-        path.write_text(json.dumps({"kind": kind, "num_classes": k, "long_tail_alpha": alpha}))
+        path.write_text(json.dumps({"kind": kind, "num_classes": k, "long_tail_power": power}))
         paths.append(str(path))
     return paths
+
+
+@pytest.mark.parametrize("key", ["long_tail_power", "long_tail_alpha"])  # the latter: before
+def test_table5_reads_the_pareto_power_of_new_and_old_dataset_json(tmp_path, key):
+    folder = tmp_path / "fm_lt"
+    folder.mkdir()
+    (folder / "dataset.json").write_text(
+        json.dumps({"kind": "fashion_mnist", "num_classes": 2, key: 6.0})
+    )
+    labels, splits = [0] * 5 + [1] * 3 + [0, 1], ["train"] * 8 + ["val"] * 2
+    pd.DataFrame({"label": labels, "split": splits}).to_csv(folder / "manifest.csv", index=False)
+    assert dataset_tables.read_infos([folder / "dataset.json"]).long_tail.tolist() == [True]
+    numbers, _ = dataset_tables.table5([folder])
+    ours = numbers[numbers.source == "this run"].iloc[0]
+    assert (ours.long_tail_power, ours.head_class_size, ours.tail_class_size) == (6.0, 5, 3)
+    assert (ours.train, ours.test) == (8, 2)
 
 
 def test_paper_values_stand_only_beside_their_own_dataset(tmp_path):

@@ -124,7 +124,7 @@ def test_word_kd_loss_and_gradient_match_a_hand_computation(tmp_path):
     vocab = Dictionary()
     for word in "abcdefgh":
         vocab.add_symbol(word)
-    V, pad, k, T, a, eps = len(vocab), vocab.pad(), 3, 2.0, 0.7, 0.1
+    V, pad, k, T, lam, eps = len(vocab), vocab.pad(), 3, 2.0, 0.7, 0.1
     # two sentences (ids 1 and 0 of the cache), lengths 4 and 2: the second is padded
     target = torch.tensor([[5, 6, 7, 2], [8, 2, pad, pad]])
     lengths = {1: 4, 0: 2}
@@ -133,7 +133,7 @@ def test_word_kd_loss_and_gradient_match_a_hand_computation(tmp_path):
     prob = torch.softmax(torch.randn(6, k), -1)
     _topk_file(tmp_path / "topk.pt", offsets, index, prob, k, T)
     task = SimpleNamespace(target_dictionary=vocab)
-    crit = WordKDCriterion(task, False, eps, a, T, k, kd_topk_file=str(tmp_path / "topk.pt"))
+    crit = WordKDCriterion(task, False, eps, lam, T, k, kd_topk_file=str(tmp_path / "topk.pt"))
     logits = torch.randn(2, 4, V, dtype=torch.float64)
     model = LogitsModel(logits.clone().float()).train()
     sample = {"id": torch.tensor([1, 0]), "target": target, "net_input": {}, "ntokens": 6}
@@ -154,14 +154,38 @@ def test_word_kd_loss_and_gradient_match_a_hand_computation(tmp_path):
             y[int(target[row, t])] = 1 - eps
             ls = -sum(yi * lq for yi, lq in zip(y, log_q, strict=True))
             kd = -sum(pi * lq for pi, lq in zip(p_full, log_qt, strict=True))
-            expected += (1 - a) * ls + a * T**2 * kd
+            # Appendix E's mix, as the image students': lam on the hard term, 1 - lam on the soft
+            expected += lam * ls + (1 - lam) * T**2 * kd
             q, q_t = torch.tensor(log_q).exp(), torch.tensor(log_qt).exp()
-            # d/dz: (1 - a) (q - y) + a T^2 (1/T) (q_T - p)
-            grad[row, t] = (1 - a) * (q - torch.tensor(y)) + a * T * (q_t - torch.tensor(p_full))
+            # d/dz: lam (q - y) + (1 - lam) T^2 (1/T) (q_T - p)
+            hard, soft = q - torch.tensor(y), q_t - torch.tensor(p_full)
+            grad[row, t] = lam * hard + (1 - lam) * T * soft
     assert sample_size == 6 and log["ntokens"] == 6
     assert loss.item() == pytest.approx(expected, rel=1e-5)
     assert torch.allclose(model.logits.grad.double(), grad, atol=1e-6)
     assert (model.logits.grad[1, 2:] == 0).all()  # padding positions get no gradient
+
+
+def test_fairseq_parses_the_students_command_into_the_configured_word_kd():
+    """The command nmt-train builds from nmt.kd, parsed by fairseq-train's own parser: the
+    criterion gets lam (the hard term's weight), T, k and the reference's label smoothing."""
+    from fairseq import options
+    from fairseq.dataclass.utils import convert_namespace_to_omegaconf
+
+    train = {"lr": 1e-3, "warmup_updates": 1, "dropout": 0.1, "weight_decay": 0.0,
+             "max_tokens": 512, "epochs": 1, "beam": 1}  # fmt: skip
+    cmd = runs.train_command("data-bin", "out", {"arch": "transformer_iwslt_de_en"}, train, 0)
+    kd = {"lam": 0.7, "topk": 3, "temperature": 2.0}
+    cmd += runs.criterion_args(0.1, kd, topk_file="topk.pt")
+    assert cmd[0] == "fairseq-train"
+    parsed = options.parse_args_and_arch(options.get_training_parser(), input_args=cmd[1:])
+    criterion = convert_namespace_to_omegaconf(parsed).criterion
+    assert (criterion._name, criterion.kd_lam, criterion.kd_temperature) == ("word_kd", 0.7, 2.0)
+    assert (criterion.kd_topk, criterion.kd_topk_file, criterion.label_smoothing) == (
+        3,
+        "topk.pt",
+        0.1,
+    )
 
 
 def test_cache_from_other_data_or_settings_is_refused(tmp_path):
@@ -304,7 +328,7 @@ _TINY = [
                            "layers": 1, "heads": 1}),
     "--train", json.dumps({"epochs": 1, "lr": 1e-3, "warmup_updates": 1, "max_tokens": 512,
                            "beam": 1, "dropout": 0.1, "weight_decay": 0.0}),
-    "--alpha", "0.1", "--threads", "1",
+    "--label-smoothing", "0.1", "--threads", "1",
 ]  # fmt: skip
 
 
@@ -317,7 +341,7 @@ def test_a_crafted_model_file_is_refused_and_runs_nothing(smoke_run, tmp_path):
     assert control.exists()
     marker = tmp_path / "code_ran"
     evil = _crafted(tmp_path / "evil.pt", marker)
-    kd = json.dumps({"alpha": 0.5, "topk": 2, "temperature": 1.0})
+    kd = json.dumps({"lam": 0.5, "topk": 2, "temperature": 1.0})
     for command in (
         ["nmt-test", "--model", evil, "--out", str(tmp_path / "test.json")],
         ["nmt-export-topk", "--teacher", evil, "--k", "2", "--out", str(tmp_path / "topk.pt")],

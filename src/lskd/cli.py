@@ -202,14 +202,14 @@ def nmt_binarize(args):
 
 
 def nmt_train(args):
-    """One fairseq-train run: a teacher (label smoothing alpha) or a word-KD student."""
+    """One fairseq-train run: a teacher (label smoothing) or a word-KD student."""
     from lskd.nmt import runs
 
     cmd = runs.train_command(
         args.data_bin, f"{args.out}/fairseq", args.model, args.train, args.seed
     )
     kd = args.kd if (args.teacher or args.topk_file) else None
-    cmd += runs.criterion_args(args.alpha, kd, args.teacher, args.topk_file)
+    cmd += runs.criterion_args(args.label_smoothing, kd, args.teacher, args.topk_file)
     if args.teacher:  # online: fail here, in one line, rather than inside fairseq-train
         from lskd.nmt.teacher import load_teacher
 
@@ -410,7 +410,9 @@ def parser() -> argparse.ArgumentParser:
     nt.add_argument("--out", required=True)
     nt.add_argument("--model", type=_json, required=True, help="nmt.model (JSON)")
     nt.add_argument("--train", type=_json, required=True, help="nmt.train (JSON)")
-    nt.add_argument("--alpha", type=float, required=True, help="label smoothing on the reference")
+    nt.add_argument(
+        "--label-smoothing", type=float, required=True, help="label smoothing on the reference"
+    )
     nt.add_argument("--kd", type=_json, help="nmt.kd (JSON), for a student")
     nt.add_argument("--teacher", help="student: the teacher's model.pt, run online")
     nt.add_argument("--topk-file", help="student: the teacher's exported top-k")

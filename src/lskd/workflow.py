@@ -155,7 +155,9 @@ def refuse_duplicate_keys(paths) -> None:
 
 def validate_schema(config: dict, schema_path: str) -> None:
     """snakemake's ``validate`` (which also fills in defaults), its error cut to one line; NaN and
-    infinities first, which the schema takes for numbers (and NaN passes every range)."""
+    infinities first, which the schema takes for numbers (and NaN passes every range); renamed
+    keys before both, which the schema would only call unexpected."""
+    refuse_renamed_keys(config)
     _check_finite(config)
     try:
         validate(config, schema_path)
@@ -170,6 +172,27 @@ def validate_schema(config: dict, schema_path: str) -> None:
         raise ConfigError(
             f"config key {key}: {message} (allowed keys and values: {schema_path})"
         ) from None
+
+
+def refuse_renamed_keys(config: dict) -> None:
+    """A key of an older config: one line naming its new name (and, for the NMT KD weight, that
+    its convention flipped to image students' lam, Appendix E's weight of the hard term)."""
+    datasets = config.get("datasets")
+    for name, spec in datasets.items() if isinstance(datasets, dict) else []:
+        tail = spec.get("long_tail") if isinstance(spec, dict) else None
+        if isinstance(tail, dict) and "alpha" in tail:
+            raise ConfigError(
+                f"datasets.{name}.long_tail.alpha: renamed long_tail.power (alpha is label "
+                "smoothing); rename the key, same value"
+            )
+    kd = config.get("nmt", {}).get("kd") if isinstance(config.get("nmt"), dict) else None
+    if isinstance(kd, dict) and "alpha" in kd:
+        alpha = kd["alpha"]
+        lam = f" (here lam: {1 - alpha:g})" if isinstance(alpha, int | float) else ""
+        raise ConfigError(
+            "nmt.kd.alpha: renamed nmt.kd.lam, which weights the hard (label-smoothed NLL) term "
+            f"as image students' lam does, so the convention flipped: lam = 1 - alpha{lam}"
+        )
 
 
 def _check_finite(node, key: str = "") -> None:
@@ -264,7 +287,7 @@ def _cut_classes(config: dict, name: str) -> list[str] | None:
             rows, classes = subsets.class_subset(rows, classes, spec["classes"], spec["seed"])
         if tail:
             key = "long_tail"
-            sizes = tail["head"], tail["tail"], tail["alpha"]
+            sizes = tail["head"], tail["tail"], tail["power"]
             subsets.long_tail(rows, len(classes), *sizes, spec["seed"], tail.get("val_per_class"))
     except (DataError, ValueError) as err:
         message = str(err).removeprefix(f"{key}: ")  # the curation message may name the key

@@ -46,7 +46,7 @@ rule nmt_binarize:
 
 
 rule nmt_teacher:
-    """fairseq-train a teacher with label smoothing alpha; BLEU on valid after each epoch."""
+    """fairseq-train a teacher with label smoothing; BLEU on valid after each epoch."""
     input:
         data_bin=rules.nmt_binarize.output,
     output:
@@ -64,12 +64,13 @@ rule nmt_teacher:
         code=lw.code("nmt-train"),
         model=json.dumps(config["nmt"]["model"], sort_keys=True),
         train=json.dumps(config["nmt"]["train"], sort_keys=True),
-        alpha=lambda wc: config["nmt"]["teachers"][wc.teacher],
+        label_smoothing=lambda wc: config["nmt"]["teachers"][wc.teacher],
         meta=lambda wc: lw.nmt_meta(config, "teacher", wc.teacher, int(wc.seed)),
         out=lambda wc, output: os.path.dirname(output.model),
     shell:
         "python -m lskd nmt-train --data-bin {input.data_bin:q} --out {params.out:q}"
-        " --model {params.model:q} --train {params.train:q} --alpha {params.alpha}"
+        " --model {params.model:q} --train {params.train:q}"
+        " --label-smoothing {params.label_smoothing}"
         " --seed {wildcards.seed} --meta {params.meta:q} --threads {threads} > {log:q} 2>&1"
 
 
@@ -117,7 +118,7 @@ rule nmt_student:
         model=json.dumps(config["nmt"]["model"], sort_keys=True),
         train=json.dumps(config["nmt"]["train"], sort_keys=True),
         kd=json.dumps(config["nmt"]["kd"], sort_keys=True),
-        alpha=config["nmt"]["kd"]["label_smoothing"],
+        label_smoothing=config["nmt"]["kd"]["label_smoothing"],
         source=lambda wc, input: (
             ["--topk-file", input.topk]
             if "topk" in input.keys()
@@ -127,7 +128,8 @@ rule nmt_student:
         out=lambda wc, output: os.path.dirname(output.model),
     shell:
         "python -m lskd nmt-train --data-bin {input.data_bin:q} --out {params.out:q}"
-        " --model {params.model:q} --train {params.train:q} --alpha {params.alpha}"
+        " --model {params.model:q} --train {params.train:q}"
+        " --label-smoothing {params.label_smoothing}"
         " --kd {params.kd:q} {params.source:q} --seed {wildcards.seed} --meta {params.meta:q}"
         " --threads {threads} > {log:q} 2>&1"
 

@@ -88,7 +88,7 @@ def curate(spec: dict, out_dir: str | Path, require_classes=()) -> None:
             len(classes),
             tail["head"],
             tail["tail"],
-            tail.get("alpha", 6.0),
+            tail.get("power", 6.0),
             spec.get("seed", 0),
             tail.get("val_per_class"),
         )
@@ -98,7 +98,7 @@ def curate(spec: dict, out_dir: str | Path, require_classes=()) -> None:
         "classes": classes,
         **info,
         "num_classes": len(classes),
-        "long_tail_alpha": tail.get("alpha", 6.0) if tail else None,
+        "long_tail_power": tail.get("power", 6.0) if tail else None,
         "property": spec.get("property", "Long-tailed" if tail else "Standard"),
     }
     if spec.get("augment"):

@@ -1,11 +1,12 @@
 """Curated subsets of a manifest: seeded class subsets and Pareto long-tailed training sets.
 
 Long-tailed sizes (Appendix A.2: ImageNet-LT and Places-LT follow a Pareto distribution with
-power alpha = 6): the class of rank r (0 = largest) keeps n_r = head * (1 + c r)^-(alpha + 1)
-images, the Pareto density x^-(alpha + 1) at evenly spaced points, with c set so that the last
-class keeps ``tail``. Sizes fall smoothly from ``head`` to ``tail`` (for ImageNet's 1000 classes,
-1280 down to 5, about 175k images; ImageNet-LT has 115.8k). Which class gets which size, and
-which images it keeps, is drawn from ``seed``.
+power alpha = 6, here ``power``: alpha is label smoothing): the class of rank r (0 = largest)
+keeps n_r = head * (1 + c r)^-(power + 1) images, the Pareto density x^-(power + 1) at evenly
+spaced points, with c set so that the last class keeps ``tail``. Sizes fall smoothly from
+``head`` to ``tail`` (for ImageNet's 1000 classes, 1280 down to 5, about 175k images;
+ImageNet-LT has 115.8k). Which class gets which size, and which images it keeps, is drawn from
+``seed``.
 """
 
 import numpy as np
@@ -14,14 +15,14 @@ import pandas as pd
 from lskd.data.errors import DataError
 
 
-def pareto_class_sizes(num_classes: int, head: int, tail: int, alpha: float = 6.0) -> np.ndarray:
+def pareto_class_sizes(num_classes: int, head: int, tail: int, power: float = 6.0) -> np.ndarray:
     """Non-increasing class sizes from ``head`` down to ``tail`` (see the module doc)."""
     if not 1 <= tail <= head:
         raise DataError(f"long_tail: need 1 <= tail <= head, got tail {tail}, head {head}")
     if num_classes == 1:
         return np.array([head])
-    c = ((head / tail) ** (1.0 / (alpha + 1.0)) - 1.0) / (num_classes - 1)
-    sizes = head * (1.0 + c * np.arange(num_classes)) ** -(alpha + 1.0)
+    c = ((head / tail) ** (1.0 / (power + 1.0)) - 1.0) / (num_classes - 1)
+    sizes = head * (1.0 + c * np.arange(num_classes)) ** -(power + 1.0)
     return np.clip(np.rint(sizes), tail, head).astype(int)
 
 
@@ -44,7 +45,7 @@ def long_tail(
     num_classes: int,
     head: int,
     tail: int,
-    alpha: float,
+    power: float,
     seed: int,
     val_per_class: int | None = None,
 ) -> pd.DataFrame:
@@ -52,7 +53,7 @@ def long_tail(
     the remaining training images of each class as a balanced validation split (as ImageNet-LT
     takes 20 per class from the original training set)."""
     rng = np.random.default_rng(seed)
-    sizes = pareto_class_sizes(num_classes, head, tail, alpha)
+    sizes = pareto_class_sizes(num_classes, head, tail, power)
     order = rng.permutation(num_classes)  # class order[r] gets the r-th largest size
     train = rows[rows.split == "train"]
     parts = [] if val_per_class else [rows[rows.split != "train"]]

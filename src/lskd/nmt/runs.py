@@ -107,14 +107,18 @@ def train_command(data_bin: str, save_dir: str, model: dict, train: dict, seed: 
 
 
 def criterion_args(
-    alpha: float, kd: dict | None = None, teacher: str | None = None, topk_file: str | None = None
+    label_smoothing: float,
+    kd: dict | None = None,
+    teacher: str | None = None,
+    topk_file: str | None = None,
 ) -> list[str]:
-    """Teachers: label smoothing alpha. Students: word_kd from a teacher or its top-k file."""
+    """Teachers: label smoothing alone. Students: word_kd from a teacher or its top-k file."""
+    smoothing = ["--label-smoothing", str(label_smoothing)]
     if kd is None:
-        return ["--criterion", "label_smoothed_cross_entropy", "--label-smoothing", str(alpha)]
+        return ["--criterion", "label_smoothed_cross_entropy", *smoothing]
     args = [
-        "--criterion", "word_kd", "--label-smoothing", str(alpha),
-        "--kd-alpha", str(kd["alpha"]), "--kd-topk", str(kd["topk"]),
+        "--criterion", "word_kd", *smoothing,
+        "--kd-lam", str(kd["lam"]), "--kd-topk", str(kd["topk"]),
         "--kd-temperature", str(kd["temperature"]),
     ]  # fmt: skip
     return args + (["--kd-topk-file", topk_file] if topk_file else ["--kd-teacher", teacher])

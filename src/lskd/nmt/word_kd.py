@@ -1,10 +1,12 @@
 """Word-level knowledge distillation for fairseq (Tan et al., 2019), registered as the criterion
 ``word_kd`` (fairseq-train --user-dir <lskd/nmt/fairseq_plugin> --criterion word_kd):
 
-    loss = kd_alpha * T^2 * sum_t CE(teacher top-k_t, softmax(s_t / T))
-         + (1 - kd_alpha) * label-smoothed NLL of the reference (fairseq's own)
+    loss = kd_lam * label-smoothed NLL of the reference (fairseq's own)
+         + (1 - kd_lam) * T^2 * sum_t CE(teacher top-k_t, softmax(s_t / T))
 
-summed over non-padding target tokens, like fairseq's label_smoothed_cross_entropy. The teacher's
+summed over non-padding target tokens, like fairseq's label_smoothed_cross_entropy. ``kd_lam``
+weights the hard term as the image students' ``lam`` does (Appendix E); Tan et al.'s lambda
+weights the KD term, so theirs is 1 - kd_lam. The teacher's
 soft labels exist for training sentences only (the top-k file), so validation reports the
 label-smoothed NLL alone: the same number for every student, whatever its teacher.
 """
@@ -27,7 +29,9 @@ LN2 = 0.6931471805599453
 
 @dataclass
 class WordKDConfig(LabelSmoothedCrossEntropyCriterionConfig):
-    kd_alpha: float = field(default=0.5, metadata={"help": "weight of the KD term"})
+    kd_lam: float = field(
+        default=0.5, metadata={"help": "weight of the hard (label-smoothed NLL) term"}
+    )
     kd_temperature: float = field(default=1.0, metadata={"help": "softmax temperature T"})
     kd_topk: int = field(default=8, metadata={"help": "teacher tokens kept per position"})
     # fairseq builds argparse types from these annotations: it needs Optional, not "str | None"
@@ -53,7 +57,7 @@ class WordKDCriterion(LabelSmoothedCrossEntropyCriterion):
         task,
         sentence_avg,
         label_smoothing,
-        kd_alpha,
+        kd_lam,
         kd_temperature,
         kd_topk,
         kd_topk_file=None,
@@ -64,7 +68,7 @@ class WordKDCriterion(LabelSmoothedCrossEntropyCriterion):
         super().__init__(task, sentence_avg, label_smoothing, ignore_prefix_size, report_accuracy)
         if (kd_topk_file is None) == (kd_teacher is None):
             raise ValueError("word_kd: give exactly one of --kd-topk-file and --kd-teacher")
-        self.kd_alpha, self.temperature = kd_alpha, kd_temperature
+        self.kd_lam, self.temperature = kd_lam, kd_temperature
         if kd_topk_file:
             self.teacher = TopkCache(kd_topk_file, kd_topk, kd_temperature)
         else:
@@ -85,7 +89,7 @@ class WordKDCriterion(LabelSmoothedCrossEntropyCriterion):
         index, prob = self.teacher(sample, self.padding_idx)
         mask = sample["target"].ne(self.padding_idx)
         kd = kd_cross_entropy(net_output[0], index, prob, mask, self.temperature)
-        loss = self.kd_alpha * self.temperature**2 * kd + (1 - self.kd_alpha) * ls_loss
+        loss = self.kd_lam * ls_loss + (1 - self.kd_lam) * self.temperature**2 * kd
         return loss, sample_size, logging_output | {"loss": loss.data, "kd_loss": kd.data}
 
     @classmethod

@@ -49,9 +49,15 @@ IMAGENET_SUBSETS = {1000: "ImageNet-1K", 100: "ImageNet-100", 500: "ImageNet-500
 LONG_TAILED = ("ImageNet-LT", "iNaturalist 2019")
 
 
+def long_tail_power(info: dict) -> float | None:
+    """The Pareto power a dataset.json's dataset was cut with (None: not cut); dataset.json
+    files curated before the key was renamed call it long_tail_alpha."""
+    return info.get("long_tail_power", info.get("long_tail_alpha"))
+
+
 def long_tailed(info: dict) -> bool:
     """A dataset.json's dataset is long-tailed: released so, or cut to a Pareto tail by us."""
-    return info["kind"] in LONG_TAILED_KINDS or info.get("long_tail_alpha") is not None
+    return info["kind"] in LONG_TAILED_KINDS or long_tail_power(info) is not None
 
 
 LONG_TAILED_KINDS = {"imagenet_lt", "places_lt", "inaturalist2019"}

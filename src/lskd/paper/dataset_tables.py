@@ -11,7 +11,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from lskd.paper import ARCH_NAMES, long_tailed, network_name, paper_datasets
+from lskd.paper import ARCH_NAMES, long_tail_power, long_tailed, network_name, paper_datasets
 from lskd.paper.kd_tables import student_stats
 from lskd.paper.output import save_figure, write_table
 from lskd.paper.results import fmt, ls_pairs, paper_match, read_jsons, reference
@@ -173,7 +173,7 @@ def table5(dataset_dirs):
                 "dataset": d.name,
                 "classes": info["num_classes"],
                 "property": info.get("property", "Standard"),
-                "long_tail_alpha": info.get("long_tail_alpha"),
+                "long_tail_power": long_tail_power(info),
                 "head_class_size": int(train.max()),
                 "tail_class_size": int(train.min()),
                 "train": int((manifest.split == "train").sum()),

@@ -54,7 +54,8 @@ def seed_stats(df: pd.DataFrame, keys: list[str], values: list[str]) -> pd.DataF
     return out.reset_index()
 
 
-PAIR_KEYS = ["dataset", "arch", "recipe", "alpha"]
+# A teacher with LS (alpha > 0) and its twin without (alpha = 0) share dataset, arch and recipe
+LS_PAIR_KEYS = ["dataset", "arch", "recipe", "alpha"]
 
 
 def ls_pairs(evals: pd.DataFrame, values, keep_unpaired=False) -> pd.DataFrame:
@@ -64,11 +65,11 @@ def ls_pairs(evals: pd.DataFrame, values, keep_unpaired=False) -> pd.DataFrame:
     With ``keep_unpaired`` a group that lacks one side still gives its rows, the missing side
     empty (n 0); otherwise such groups are left out.
     """
-    stats = seed_stats(evals, PAIR_KEYS, values)
+    stats = seed_stats(evals, LS_PAIR_KEYS, values)
     sides = [f"{v}_{s}" for v in values for s in ("no_ls", "ls", "no_ls_std", "ls_std", "gain")]
-    columns = PAIR_KEYS + ["n_no_ls", "n_ls", "n"] + sides
+    columns = LS_PAIR_KEYS + ["n_no_ls", "n_ls", "n"] + sides
     rows = []
-    for (dataset, arch, recipe), group in stats.groupby(PAIR_KEYS[:3], sort=False):
+    for (dataset, arch, recipe), group in stats.groupby(LS_PAIR_KEYS[:3], sort=False):
         plain, smoothed = group[group.alpha == 0], group[group.alpha > 0]
         if (plain.empty or smoothed.empty) and not keep_unpaired:
             continue
