@@ -36,10 +36,10 @@ def fake_fmnist(tmp_path) -> Path:
 def run_snakemake(workdir: Path, *args, configfile: Path | None = None, check=True, env=None):
     """snakemake on the project's Snakefile, with results under ``workdir`` (``env``: the
     environment its jobs run in)."""
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--cores", "2"]
-    if configfile is not None:
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--cores", "2", *args]
+    if configfile is not None:  # last: --configfile takes every value after it
         cmd += ["--configfile", str(configfile)]
-    proc = subprocess.run(cmd + list(args), cwd=workdir, capture_output=True, text=True, env=env)
+    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, env=env)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
     return proc
