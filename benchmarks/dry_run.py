@@ -6,6 +6,7 @@ checkout and, side by side in one run, for other checkouts given on the command 
 """
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -33,8 +34,9 @@ def paper_config(tmp: Path) -> Path:
 def dry_run_seconds(checkout: Path, config: Path, workdir: Path) -> tuple[float, int]:
     cmd = [sys.executable, "-m", "snakemake", "-s", str(checkout / "Snakefile"), "-n",
            "--cores", "1", "--configfile", str(config), "--quiet", "rules"]  # fmt: skip
+    env = os.environ | {"PYTHONPATH": str(checkout / "src")}  # each checkout's own lskd
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, check=True)
+    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, check=True, env=env)
     seconds = time.perf_counter() - start
     jobs = next(
         int(line.split()[1]) for line in proc.stdout.splitlines() if line.startswith("total")
