@@ -57,6 +57,8 @@ EXPECTED = {
     "nmt_student": 2 * SEEDS,
     "nmt_test": 4 * SEEDS,  # test BLEU of every teacher and student
     "nmt_paper": 1,  # Figure 7 and the NMT table
+    "environment": 1,  # the records' provenance
+    "cost": 1,  # wall time and memory per rule group
     "all": 1,
 }
 

@@ -43,6 +43,7 @@ def train_teacher(args):
         meta=args.meta,
         init_from=args.init_from,
         workers=args.threads,
+        tensorboard=not args.no_tensorboard,
     )
 
 
@@ -85,6 +86,7 @@ def train_student(args):
         meta=meta,
         init_from=args.init_from,
         workers=args.threads,
+        tensorboard=not args.no_tensorboard,
     )
 
 
@@ -214,7 +216,7 @@ def nmt_train(args):
         from lskd.nmt.teacher import load_teacher
 
         load_teacher(args.teacher, data=args.data_bin)
-    runs.train(args.out, cmd, args.meta, args.threads)
+    runs.train(args.out, cmd, args.meta, args.threads, tensorboard=not args.no_tensorboard)
 
 
 def nmt_export_topk(args):
@@ -239,6 +241,21 @@ def nmt_paper(args):
     nmt.table(args.finals, args.table)
 
 
+NO_TENSORBOARD_HELP = "write no TensorBoard event files (config key tensorboard: false)"
+
+
+def environment(args):
+    from lskd.paper import environment
+
+    environment.write(args.records, args.out)
+
+
+def cost(args):
+    from lskd.paper import cost
+
+    cost.write(args.benchmarks, args.table, args.figure)
+
+
 def _training_arguments(p: argparse.ArgumentParser) -> None:
     """The arguments every training command takes."""
     p.add_argument("--data", required=True, help="curated dataset folder")
@@ -251,6 +268,7 @@ def _training_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--meta", type=_json, default={}, help="fields copied into final.json")
     p.add_argument("--init-from", help="start from this model.pt (fine-tuning; ReActNet step 2)")
+    p.add_argument("--no-tensorboard", action="store_true", help=NO_TENSORBOARD_HELP)
 
 
 def _figure_and_table(sub, name: str, help: str, runs: str, func) -> argparse.ArgumentParser:
@@ -419,6 +437,7 @@ def parser() -> argparse.ArgumentParser:
     nt.add_argument("--seed", type=int, default=0)
     nt.add_argument("--meta", type=_json, default={}, help="fields copied into final.json")
     nt.add_argument("--threads", type=int, default=os.cpu_count())
+    nt.add_argument("--no-tensorboard", action="store_true", help=NO_TENSORBOARD_HELP)
     nt.set_defaults(func=nmt_train)
 
     ne = sub.add_parser("nmt-export-topk", help="the teacher's top-k on the training set")
@@ -439,6 +458,19 @@ def parser() -> argparse.ArgumentParser:
     ng.set_defaults(func=nmt_test)
 
     _figure_and_table(sub, "nmt-paper", "Figure 7 and the NMT table", "NMT runs'", nmt_paper)
+
+    en = sub.add_parser("environment", help="the records' provenance, and where they disagree")
+    en.add_argument("--records", nargs="+", required=True,
+                    help="final.json, eval.json, NMT final.json and test.json files")  # fmt: skip
+    en.add_argument("--out", required=True, help="output stem (writes .md, .csv)")
+    en.set_defaults(func=environment)
+
+    co = sub.add_parser("cost", help="wall time and peak memory per rule group (benchmarks)")
+    co.add_argument("--benchmarks", nargs="+", required=True,
+                    help="results/benchmarks/<rule>/<wildcards>.tsv files")  # fmt: skip
+    co.add_argument("--table", required=True, help="table stem (writes .csv, .md, .tex)")
+    co.add_argument("--figure", required=True, help="figure stem (writes .png, .pdf)")
+    co.set_defaults(func=cost)
     return p
 
 

@@ -1,5 +1,6 @@
 """Evaluate a trained model: accuracy, stability metrics, per-class mean probabilities, and the
-per-image predictions that CLAIMS.md resamples (a paired bootstrap over the same images)."""
+per-image predictions that CLAIMS.md resamples (a paired bootstrap over the same images).
+eval.json keeps the run's final.json fields, its ``provenance`` now the evaluation's own."""
 
 import json
 from pathlib import Path
@@ -8,6 +9,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from lskd import provenance
 from lskd.data.errors import DataError
 from lskd.data.manifest import load_split
 from lskd.inference import load_model, predict
@@ -27,6 +29,7 @@ def evaluate(
 ) -> dict:
     """Write ``eval.json``, ``class_mean_probs.csv`` (row c: mean softmax over class c) and
     ``predictions.npz`` (``predictions``), all from one pass over the images."""
+    start = provenance.now()
     images, labels, info = load_split(data_dir, split)
     logits = predict(load_model(model_path, info), images, labels, info, bf16, batch_size)
     stability = StabilityAccumulator(info["num_classes"])
@@ -48,6 +51,7 @@ def evaluate(
     means.to_csv(out_dir / "class_mean_probs.csv", index=False)
     with open(out_dir / "predictions.npz", "wb") as f:  # a file object: no .npz appended
         np.savez_compressed(f, **predictions(logits, labels))
+    result["provenance"] = provenance.record(start, precision=provenance.precision(bf16))
     (out_dir / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
     return result
 

@@ -6,10 +6,12 @@ code 143. A rerun resumes only from a checkpoint that this run wrote (same setti
 data, initial weights and training code: ``Run.resume``); any other is moved to ``stale/`` and the
 run starts afresh, and a finished run removes its checkpoint. Every random choice is seeded by
 (seed, epoch) and saved with a mid-epoch checkpoint, so a resumed run ends with the same weights
-as an uninterrupted one. Per-epoch metrics go to ``metrics.csv``; the run's summary to
-``final.json``. Training runs on the GPU when there is one
-(channels-last memory layout there), else on the CPU; started by torchrun, it trains data-parallel
-on every rank (``lskd.distributed``) and rank 0 writes the files.
+as an uninterrupted one. Per-epoch metrics go to ``metrics.csv`` and, unless turned off, to
+TensorBoard event files beside it (``lskd.events``); the run's summary, with its provenance
+(``lskd.provenance``, not part of what decides a resume), to ``final.json``. Training runs on
+the GPU when there is one (channels-last memory layout there), else on the CPU; started by
+torchrun, it trains data-parallel on every rank (``lskd.distributed``) and rank 0 writes the
+files.
 """
 
 import json
@@ -26,10 +28,11 @@ import torch
 from tqdm import tqdm
 
 import lskd
-from lskd import checkpoint, distributed
+from lskd import checkpoint, distributed, provenance
 from lskd.data.batches import epoch_generator, train_batches
 from lskd.data.errors import DataError
 from lskd.data.manifest import load_split
+from lskd.events import EventLog
 from lskd.fingerprint import module_fingerprint
 from lskd.inference import DEVICE, autocast, predict, to_device
 from lskd.metrics.accuracy import topk_correct
@@ -123,12 +126,15 @@ def train(
     init_from: str | Path | None = None,
     workers: int = 0,
     weights: str | None = None,
+    tensorboard: bool = True,
 ) -> dict:
     """Train ``arch`` on the curated dataset and return final.json. The ``objective`` is a
     teacher's (``lskd.losses.LabelSmoothing``) or a student's (``lskd.distill.Distillation``):
     it owns the loss and says whether batches are augmented. Image-file datasets are decoded by
     ``workers`` loader processes. With ``weights="torchvision"`` the model is torchvision's
-    released ImageNet model, already a finished teacher: it is validated, not trained."""
+    released ImageNet model, already a finished teacher: it is validated, not trained.
+    ``tensorboard``: write the curves as TensorBoard event files too."""
+    job_start = provenance.now()
     world = distributed.init()
     out_dir = Path(out_dir)
     check_writable(out_dir)
@@ -148,7 +154,8 @@ def train(
     run = Run(model, trained, recipe, objective, world, bf16, seed, out_dir / "last.pt", identity)
     objective.setup(info["num_classes"], *val_data, bf16)
     partial = run.resume()
-    with Preemption() as preemption:
+    events = EventLog(out_dir if world.main else None, run.history, tensorboard)
+    with events, Preemption() as preemption:
         for epoch in range(len(run.history), epochs):
             lr = run.opt.param_groups[0]["lr"]
             train_loss, started = run.epoch(epoch, train_data, partial, preemption)
@@ -159,13 +166,15 @@ def train(
             run.save()
             if world.main:
                 pd.DataFrame(run.history).to_csv(out_dir / "metrics.csv", index=False)
+            events.add(row)
             print(
                 f"epoch {epoch + 1}: loss {row['train_loss']:.4f} val top-1 "
                 f"{row['val_top1']:.2f} top-5 {row['val_top5']:.2f} ({row['seconds']:.1f}s)",
                 flush=True,
             )
-    if not run.history:  # released weights: one validation, no training
-        run.history.append(_ordered(_released_row(run.validate(val_data))))
+        if not run.history:  # released weights: one validation, no training
+            run.history.append(_ordered(_released_row(run.validate(val_data))))
+            events.add(run.history[-1])
     final = {
         **(meta or {}),
         "arch": arch,
@@ -178,6 +187,7 @@ def train(
         "best_top1": max(r["val_top1"] for r in run.history),
         "train_seconds": sum(r["seconds"] for r in run.history),
         "processes": world.size,
+        "provenance": provenance.record(job_start, world.size, provenance.precision(bf16)),
     }
     if world.main:
         run.finish(final, info, stem)

@@ -39,16 +39,19 @@ TABLES = [
     "table5",
     "table6",
     "nmt",
+    "cost",  # wall time and peak memory per rule group (results/benchmarks/)
 ]
-FIGURES = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "fig8", "fig9"]
+FIGURES = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "fig8", "fig9", "cost"]
+ENVIRONMENT = ["results/environment.md", "results/environment.csv"]  # records' provenance
 
 
 def final_targets() -> list[str]:
-    """Every table (CSV, Markdown, LaTeX) and figure (PNG, PDF) of the paper, and CLAIMS.md."""
+    """Every table (CSV, Markdown, LaTeX) and figure (PNG, PDF) of the paper and of the run's
+    cost, CLAIMS.md, and the environment summary."""
     tables = [f"results/tables/{t}.{ext}" for t in TABLES for ext in ("csv", "md", "tex")]
     figures = [f"results/figures/{f}.{ext}" for f in FIGURES for ext in ("png", "pdf")]
     claims = ["results/CLAIMS.md", "results/claims/paper.md"]  # this run; the paper's tables
-    return tables + figures + ["results/tables/fig1_distances.csv"] + claims
+    return tables + figures + ["results/tables/fig1_distances.csv"] + claims + ENVIRONMENT
 
 
 # What a job asks a cluster for (profiles/slurm); the config's `resources` section overrides.
@@ -213,7 +216,7 @@ def _must_name(config: dict, where: str, value: str, section: str) -> None:
         )
 
 
-RESERVED = {"data", "logs", "tables", "figures", "nmt"}  # other folders of results/
+RESERVED = {"data", "logs", "tables", "figures", "nmt", "benchmarks"}  # other folders of results/
 
 
 def dataset_pattern(config: dict) -> str:
@@ -491,3 +494,54 @@ def nmt_meta(config: dict, role: str, teacher: str, seed: int) -> str:
     if role == "student":
         meta |= {"kd": kd}
     return json.dumps(meta, sort_keys=True)
+
+
+BENCHMARKS = "results/benchmarks"
+
+
+def benchmark_files(config: dict) -> list[str]:
+    """The ``benchmark:`` file of every job the workflow runs (the rules' patterns:
+    results/benchmarks/<rule>/<wildcards>.tsv, <rule>.tsv for a rule of one job), but the cost
+    table's own, which reads them."""
+    seeds, nmt = config["seeds"], config["nmt"]
+    teachers = [f"{dataset_of(config, t)}/{t}_seed{s}" for t in config["teachers"] for s in seeds]
+    students = config.get("students", {})
+    cached = {s["teacher"] for s in students.values() if s["cache_teacher"]}
+    fig1 = {config["figures"]["fig1"][key] for key in ("without_ls", "with_ls")}
+    bnn = [f"{dataset_of(config, t)}/{t}_seed{s}" for t in config["bnn"]["teachers"] for s in seeds]
+    nmt_runs = [f"{t}_seed{s}" for t in nmt["teachers"] for s in seeds]
+    jobs = {
+        "curate": list(config["datasets"]),
+        "train_teacher": teachers,
+        "evaluate_teacher": teachers,
+        "cache_teacher": [f"{dataset_of(config, t)}/{t}_seed{s}" for t in cached for s in seeds],
+        "penultimate_features": [f"{dataset_of(config, t)}/{t}_seed{seeds[0]}" for t in fig1],
+        "train_student": [
+            f"{dataset_of(config, n, 'students')}/{n}_seed{s}" for n in students for s in seeds
+        ],
+        "evaluate_student": [
+            path.removeprefix("results/").removesuffix("/final.json")
+            for path in student_finals(config) + bnn_finals(config)
+            if "/step1/" not in path
+        ],
+        "bnn_step1": bnn,
+        "bnn_step2": bnn,
+        "nmt_prepare": [""],
+        "nmt_binarize": [""],
+        "nmt_teacher": nmt_runs,
+        "nmt_export_topk": nmt_runs if nmt["kd"]["cache_teacher"] else [],
+        "nmt_student": nmt_runs,
+        "nmt_test": [f"{role}/{run}" for role in ("teachers", "students") for run in nmt_runs],
+        "stability_table": ["table1", "table10"],
+        "kd_table": ["table2", "table7", "table8", "table9", "temperature"],
+        "kd_figure": ["fig5", "fig8"],
+        "dataset_table": ["table3", "table4", "table5", "table6"],
+        "drawn_figure": ["fig2", "fig3"],
+        **dict.fromkeys(["fig1", "fig4", "fig9", "bnn_paper", "nmt_paper"], [""]),
+        **dict.fromkeys(["claims", "claims_paper", "environment"], [""]),
+    }
+    return [
+        f"{BENCHMARKS}/{rule}/{job}.tsv" if job else f"{BENCHMARKS}/{rule}.tsv"
+        for rule, names in jobs.items()
+        for job in sorted(set(names))
+    ]

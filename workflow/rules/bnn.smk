@@ -14,6 +14,8 @@ rule bnn_step1:
         final=f"{BNN_DIR}/step1/final.json",
     log:
         "results/logs/bnn/{dataset}/{teacher}_seed{seed}_step1.log",
+    benchmark:
+        "results/benchmarks/bnn_step1/{dataset}/{teacher}_seed{seed}.tsv"
     conda:
         "../../envs/lskd.yaml"
     threads: config["threads"]
@@ -21,6 +23,7 @@ rule bnn_step1:
         **lw.resources(config, "train"),
     params:
         code=lw.code("train-student"),
+        tensorboard="" if config["tensorboard"] else "--no-tensorboard",
         launch=lw.launcher(config),
         recipe=lambda wc: json.dumps(
             config["recipes"][config["bnn"]["step1"]], sort_keys=True
@@ -36,7 +39,7 @@ rule bnn_step1:
         " --arch reactnet_resnet18_step1 --stem {params.stem}"
         " --teacher-model {input.teacher_model:q} --teacher-final {input.teacher_final:q}"
         " --recipe {params.recipe:q} --seed {wildcards.seed} --meta {params.meta:q}"
-        " {params.bf16} --threads {threads} > {log:q} 2>&1"
+        " {params.bf16} {params.tensorboard} --threads {threads} > {log:q} 2>&1"
 
 
 rule bnn_step2:
@@ -51,6 +54,8 @@ rule bnn_step2:
         final=f"{BNN_DIR}/step2/final.json",
     log:
         "results/logs/bnn/{dataset}/{teacher}_seed{seed}_step2.log",
+    benchmark:
+        "results/benchmarks/bnn_step2/{dataset}/{teacher}_seed{seed}.tsv"
     conda:
         "../../envs/lskd.yaml"
     threads: config["threads"]
@@ -58,6 +63,7 @@ rule bnn_step2:
         **lw.resources(config, "train"),
     params:
         code=lw.code("train-student"),
+        tensorboard="" if config["tensorboard"] else "--no-tensorboard",
         launch=lw.launcher(config),
         recipe=lambda wc: json.dumps(
             config["recipes"][config["bnn"]["step2"]], sort_keys=True
@@ -73,7 +79,7 @@ rule bnn_step2:
         " --arch reactnet_resnet18 --stem {params.stem} --init-from {input.step1:q}"
         " --teacher-model {input.teacher_model:q} --teacher-final {input.teacher_final:q}"
         " --recipe {params.recipe:q} --seed {wildcards.seed} --meta {params.meta:q}"
-        " {params.bf16} --threads {threads} > {log:q} 2>&1"
+        " {params.bf16} {params.tensorboard} --threads {threads} > {log:q} 2>&1"
 
 
 rule bnn_paper:
@@ -94,6 +100,8 @@ rule bnn_paper:
         ),
     log:
         "results/logs/paper/bnn.log",
+    benchmark:
+        "results/benchmarks/bnn_paper.tsv"
     conda:
         "../../envs/lskd.yaml"
     params:

@@ -5,6 +5,8 @@ rule curate:
         info="results/data/{dataset}/dataset.json",
     log:
         "results/logs/curate/{dataset}.log",
+    benchmark:
+        "results/benchmarks/curate/{dataset}.tsv"
     conda:
         "../../envs/lskd.yaml"
     params:

@@ -10,6 +10,8 @@ rule evaluate_teacher:
         predictions="results/{dataset}/teachers/{teacher}/seed{seed}/eval/predictions.npz",
     log:
         "results/logs/evaluate/{dataset}/{teacher}_seed{seed}.log",
+    benchmark:
+        "results/benchmarks/evaluate_teacher/{dataset}/{teacher}_seed{seed}.tsv"
     conda:
         "../../envs/lskd.yaml"
     threads: config["threads"]
@@ -37,6 +39,8 @@ rule evaluate_student:
         predictions="results/{dataset}/{run}/eval/predictions.npz",
     log:
         "results/logs/evaluate/{dataset}/{run}.log",
+    benchmark:
+        "results/benchmarks/evaluate_student/{dataset}/{run}.tsv"
     wildcard_constraints:
         run=r"students/[^/]+/seed\d+|bnn/[^/]+/seed\d+/step2",
     conda:
@@ -63,6 +67,8 @@ rule penultimate_features:
         "results/{dataset}/teachers/{teacher}/seed{seed}/eval/penultimate.npz",
     log:
         "results/logs/features/{dataset}/{teacher}_seed{seed}.log",
+    benchmark:
+        "results/benchmarks/penultimate_features/{dataset}/{teacher}_seed{seed}.tsv"
     conda:
         "../../envs/lskd.yaml"
     threads: config["threads"]

@@ -13,6 +13,8 @@ rule nmt_prepare:
         info=f"{NMT}/corpus/corpus.json",
     log:
         "results/logs/nmt/prepare.log",
+    benchmark:
+        "results/benchmarks/nmt_prepare.tsv"
     conda:
         "../../envs/lskd.yaml"
     params:
@@ -34,6 +36,8 @@ rule nmt_binarize:
         directory(f"{NMT}/data-bin"),
     log:
         "results/logs/nmt/binarize.log",
+    benchmark:
+        "results/benchmarks/nmt_binarize.tsv"
     conda:
         "../../envs/lskd.yaml"
     threads: config["threads"]
@@ -55,6 +59,8 @@ rule nmt_teacher:
         final=f"{NMT}/teachers/{{teacher}}/seed{{seed}}/final.json",
     log:
         "results/logs/nmt/teachers/{teacher}_seed{seed}.log",
+    benchmark:
+        "results/benchmarks/nmt_teacher/{teacher}_seed{seed}.tsv"
     conda:
         "../../envs/lskd.yaml"
     threads: config["threads"]
@@ -62,6 +68,7 @@ rule nmt_teacher:
         **lw.resources(config, "nmt"),
     params:
         code=lw.code("nmt-train"),
+        tensorboard="" if config["tensorboard"] else "--no-tensorboard",
         model=json.dumps(config["nmt"]["model"], sort_keys=True),
         train=json.dumps(config["nmt"]["train"], sort_keys=True),
         label_smoothing=lambda wc: config["nmt"]["teachers"][wc.teacher],
@@ -71,7 +78,8 @@ rule nmt_teacher:
         "python -m lskd nmt-train --data-bin {input.data_bin:q} --out {params.out:q}"
         " --model {params.model:q} --train {params.train:q}"
         " --label-smoothing {params.label_smoothing}"
-        " --seed {wildcards.seed} --meta {params.meta:q} --threads {threads} > {log:q} 2>&1"
+        " --seed {wildcards.seed} --meta {params.meta:q} {params.tensorboard} --threads {threads}"
+        " > {log:q} 2>&1"
 
 
 rule nmt_export_topk:
@@ -83,6 +91,8 @@ rule nmt_export_topk:
         f"{NMT}/teachers/{{teacher}}/seed{{seed}}/topk.pt",
     log:
         "results/logs/nmt/teachers/{teacher}_seed{seed}_topk.log",
+    benchmark:
+        "results/benchmarks/nmt_export_topk/{teacher}_seed{seed}.tsv"
     conda:
         "../../envs/lskd.yaml"
     threads: config["threads"]
@@ -108,6 +118,8 @@ rule nmt_student:
         final=f"{NMT}/students/{{teacher}}/seed{{seed}}/final.json",
     log:
         "results/logs/nmt/students/{teacher}_seed{seed}.log",
+    benchmark:
+        "results/benchmarks/nmt_student/{teacher}_seed{seed}.tsv"
     conda:
         "../../envs/lskd.yaml"
     threads: config["threads"]
@@ -115,6 +127,7 @@ rule nmt_student:
         **lw.resources(config, "nmt"),
     params:
         code=lw.code("nmt-train"),
+        tensorboard="" if config["tensorboard"] else "--no-tensorboard",
         model=json.dumps(config["nmt"]["model"], sort_keys=True),
         train=json.dumps(config["nmt"]["train"], sort_keys=True),
         kd=json.dumps(config["nmt"]["kd"], sort_keys=True),
@@ -131,7 +144,7 @@ rule nmt_student:
         " --model {params.model:q} --train {params.train:q}"
         " --label-smoothing {params.label_smoothing}"
         " --kd {params.kd:q} {params.source:q} --seed {wildcards.seed} --meta {params.meta:q}"
-        " --threads {threads} > {log:q} 2>&1"
+        " {params.tensorboard} --threads {threads} > {log:q} 2>&1"
 
 
 rule nmt_test:
@@ -143,6 +156,8 @@ rule nmt_test:
         f"{NMT}/{{role}}/{{name}}/seed{{seed}}/test.json",
     log:
         "results/logs/nmt/{role}/{name}_seed{seed}_test.log",
+    benchmark:
+        "results/benchmarks/nmt_test/{role}/{name}_seed{seed}.tsv"
     wildcard_constraints:
         role="teachers|students",
     conda:
@@ -176,6 +191,8 @@ rule nmt_paper:
         ),
     log:
         "results/logs/paper/nmt.log",
+    benchmark:
+        "results/benchmarks/nmt_paper.tsv"
     conda:
         "../../envs/lskd.yaml"
     params:

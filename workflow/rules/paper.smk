@@ -14,6 +14,8 @@ rule stability_table:
         ),
     log:
         "results/logs/paper/{table}.log",
+    benchmark:
+        "results/benchmarks/stability_table/{table}.tsv"
     wildcard_constraints:
         table="table1|table10",
     conda:
@@ -38,6 +40,8 @@ rule fig4:
         ),
     log:
         "results/logs/paper/fig4.log",
+    benchmark:
+        "results/benchmarks/fig4.tsv"
     conda:
         "../../envs/lskd.yaml"
     params:
@@ -66,6 +70,8 @@ rule kd_table:
         ),
     log:
         "results/logs/paper/{table}.log",
+    benchmark:
+        "results/benchmarks/kd_table/{table}.tsv"
     wildcard_constraints:
         table="table2|table7|table8|table9|temperature",
     conda:
@@ -89,6 +95,8 @@ rule kd_figure:
         ),
     log:
         "results/logs/paper/{figure}.log",
+    benchmark:
+        "results/benchmarks/kd_figure/{figure}.tsv"
     wildcard_constraints:
         figure="fig5|fig8",
     conda:
@@ -114,6 +122,8 @@ rule fig1:
         distances="results/tables/fig1_distances.csv",
     log:
         "results/logs/paper/fig1.log",
+    benchmark:
+        "results/benchmarks/fig1.tsv"
     conda:
         "../../envs/lskd.yaml"
     params:
@@ -133,6 +143,8 @@ rule drawn_figure:
         ),
     log:
         "results/logs/paper/{figure}.log",
+    benchmark:
+        "results/benchmarks/drawn_figure/{figure}.tsv"
     wildcard_constraints:
         figure="fig2|fig3",
     conda:
@@ -180,6 +192,8 @@ rule claims:
         report("results/CLAIMS.md", caption="../report/claims.rst", category="Claims"),
     log:
         "results/logs/paper/claims.log",
+    benchmark:
+        "results/benchmarks/claims.tsv"
     conda:
         "../../envs/lskd.yaml"
     params:
@@ -205,6 +219,8 @@ rule claims_paper:
         ),
     log:
         "results/logs/paper/claims_paper.log",
+    benchmark:
+        "results/benchmarks/claims_paper.tsv"
     conda:
         "../../envs/lskd.yaml"
     params:
@@ -234,6 +250,8 @@ rule dataset_table:
         ),
     log:
         "results/logs/paper/{table}.log",
+    benchmark:
+        "results/benchmarks/dataset_table/{table}.tsv"
     wildcard_constraints:
         table="table3|table4|table5|table6",
     conda:
@@ -260,6 +278,8 @@ rule fig9:
         ),
     log:
         "results/logs/paper/fig9.log",
+    benchmark:
+        "results/benchmarks/fig9.tsv"
     conda:
         "../../envs/lskd.yaml"
     params:
@@ -267,3 +287,66 @@ rule fig9:
     shell:
         "python -m lskd dataset-table --table fig9 --evals {input.evals:q} --infos {input.infos:q}"
         " --out results/figures/fig9 > {log:q} 2>&1"
+
+
+# Every record that carries a provenance entry (lskd.provenance): the image runs' final.json and
+# eval.json, the NMT runs' final.json and test.json.
+RECORDS = (
+    [f.replace("eval/eval.json", "final.json") for f in lw.teacher_evals(config)]
+    + lw.student_finals(config)
+    + lw.bnn_finals(config)
+    + EVALS
+    + lw.nmt_finals(config)
+    + [f.replace("final.json", "test.json") for f in lw.nmt_finals(config)]
+)
+
+
+rule environment:
+    """results/environment.md: the provenance of every record, per field, and where records
+    disagree (two torch versions, two commits); environment.csv: one row per record."""
+    input:
+        RECORDS,
+    output:
+        report(
+            "results/environment.md",
+            caption="../report/environment.rst",
+            category="Environment",
+        ),
+        csv="results/environment.csv",
+    log:
+        "results/logs/paper/environment.log",
+    benchmark:
+        "results/benchmarks/environment.tsv"
+    conda:
+        "../../envs/lskd.yaml"
+    params:
+        code=lw.code("environment"),
+    shell:
+        "python -m lskd environment --records {input:q} --out results/environment > {log:q} 2>&1"
+
+
+rule cost:
+    """Wall time and peak memory per rule group, from every other job's benchmark file (its
+    own cannot be among them), beside the run's wall-clock time."""
+    input:
+        lw.benchmark_files(config),
+    output:
+        report(
+            multiext("results/tables/cost", ".csv", ".md", ".tex"),
+            caption="../report/cost_table.rst",
+            category="Cost",
+        ),
+        report(
+            multiext("results/figures/cost", ".png", ".pdf"),
+            caption="../report/cost_figure.rst",
+            category="Cost",
+        ),
+    log:
+        "results/logs/paper/cost.log",
+    conda:
+        "../../envs/lskd.yaml"
+    params:
+        code=lw.code("cost"),
+    shell:
+        "python -m lskd cost --benchmarks {input:q} --table results/tables/cost"
+        " --figure results/figures/cost > {log:q} 2>&1"

@@ -7,6 +7,8 @@ rule cache_teacher:
         "results/{dataset}/teachers/{teacher}/seed{seed}/cache/train_logits.pt",
     log:
         "results/logs/cache/{dataset}/{teacher}_seed{seed}.log",
+    benchmark:
+        "results/benchmarks/cache_teacher/{dataset}/{teacher}_seed{seed}.tsv"
     conda:
         "../../envs/lskd.yaml"
     threads: config["threads"]
@@ -30,6 +32,8 @@ rule train_student:
         final="results/{dataset}/students/{student}/seed{seed}/final.json",
     log:
         "results/logs/students/{dataset}/{student}_seed{seed}.log",
+    benchmark:
+        "results/benchmarks/train_student/{dataset}/{student}_seed{seed}.tsv"
     conda:
         "../../envs/lskd.yaml"
     threads: config["threads"]
@@ -37,6 +41,7 @@ rule train_student:
         **lw.resources(config, "train"),
     params:
         code=lw.code("train-student"),
+        tensorboard="" if config["tensorboard"] else "--no-tensorboard",
         launch=lw.launcher(config),
         arch=lambda wc: config["students"][wc.student]["arch"],
         lam=lambda wc: config["students"][wc.student]["lam"],
@@ -58,4 +63,4 @@ rule train_student:
         " --teacher-final {input.teacher_final:q} {params.cache:q}"
         " --lam {params.lam} --temperature {params.temperature}"
         " --recipe {params.recipe:q} --seed {wildcards.seed} --meta {params.meta:q}"
-        " {params.bf16} {params.init:q} --threads {threads} > {log:q} 2>&1"
+        " {params.bf16} {params.init:q} {params.tensorboard} --threads {threads} > {log:q} 2>&1"

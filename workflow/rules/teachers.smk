@@ -9,6 +9,8 @@ rule train_teacher:
         final="results/{dataset}/teachers/{teacher}/seed{seed}/final.json",
     log:
         "results/logs/teachers/{dataset}/{teacher}_seed{seed}.log",
+    benchmark:
+        "results/benchmarks/train_teacher/{dataset}/{teacher}_seed{seed}.tsv"
     conda:
         "../../envs/lskd.yaml"
     threads: config["threads"]
@@ -16,6 +18,7 @@ rule train_teacher:
         **lw.resources(config, "train"),
     params:
         code=lw.code("train-teacher"),
+        tensorboard="" if config["tensorboard"] else "--no-tensorboard",
         launch=lw.launcher(config),
         arch=lambda wc: config["teachers"][wc.teacher]["arch"],
         alpha=lambda wc: config["teachers"][wc.teacher]["alpha"],
@@ -32,4 +35,5 @@ rule train_teacher:
         " --out results/{wildcards.dataset:q}/teachers/{wildcards.teacher:q}/seed{wildcards.seed}"
         " --arch {params.arch} --alpha {params.alpha} --stem {params.stem}"
         " --recipe {params.recipe:q} --seed {wildcards.seed} --meta {params.meta:q}"
-        " {params.bf16} {params.weights} {params.init:q} --threads {threads} > {log:q} 2>&1"
+        " {params.bf16} {params.weights} {params.init:q} {params.tensorboard} --threads {threads}"
+        " > {log:q} 2>&1"

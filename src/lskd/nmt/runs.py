@@ -1,7 +1,8 @@
 """fairseq-preprocess, -train and -generate as lskd runs them: the command lines built from the
 config, the output kept in the run folder, and the per-epoch curve read back from fairseq's JSON
-log. A run's fairseq/ folder (checkpoint_last.pt, train.log) is not a Snakemake output, so a
-killed or failed job resumes from its last epoch when rerun.
+log. A run's fairseq/ folder (checkpoint_last.pt, train.log, and fairseq's TensorBoard event
+files in tensorboard/) is not a Snakemake output, so a killed or failed job resumes from its last
+epoch when rerun. final.json and test.json carry the job's provenance (``lskd.provenance``).
 """
 
 import json
@@ -15,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from lskd import provenance
 from lskd.data.errors import CommandFailed, DataError
 from lskd.nmt import LANGS, SPLITS, USER_DIR
 from lskd.nmt.checkpoint import check_fairseq_checkpoint
@@ -75,6 +77,13 @@ def _device_args(fp16: bool = False) -> list[str]:
     if not torch.cuda.is_available():
         return ["--cpu"]
     return ["--fp16"] if fp16 else []
+
+
+def _provenance(start, cmd: list[str], threads: int | None) -> dict:
+    """fairseq trains on every GPU it sees (one process each), in fp16 with --fp16."""
+    gpus = torch.cuda.device_count() if "--cpu" not in cmd else 0
+    precision = "fp16" if "--fp16" in cmd else "fp32"
+    return provenance.record(start, max(gpus, 1), precision, threads)
 
 
 # Longest output, a * source length + b, in validation and test decoding: fairseq's IWSLT14 example
@@ -159,16 +168,21 @@ def _start_or_resume(work: Path, cmd: list[str]) -> None:
     recorded.write_text(json.dumps(cmd))
 
 
-def train(out: str, cmd: list[str], meta: dict, threads: int | None = None) -> dict:
+def train(
+    out: str, cmd: list[str], meta: dict, threads: int | None = None, tensorboard: bool = True
+) -> dict:
     """Run fairseq-train into ``out``/fairseq, then write model.pt (the best-BLEU checkpoint),
-    curve.csv and final.json."""
+    curve.csv and final.json. ``tensorboard``: fairseq also writes its event files, to
+    ``out``/fairseq/tensorboard (not part of the command a resume compares)."""
+    start = provenance.now()
     out_dir = Path(out)
     work = out_dir / "fairseq"
     _start_or_resume(work, cmd)
     if (work / "checkpoint_last.pt").exists():  # fairseq resumes from it: one line if refused
         check_fairseq_checkpoint(str(work / "checkpoint_last.pt"))
     log = work / "train.log"
-    run(cmd, log, threads)
+    logdir = ["--tensorboard-logdir", str(work / "tensorboard")] if tensorboard else []
+    run(cmd + logdir, log, threads)
     curve = read_curve(str(log))
     curve.to_csv(out_dir / "curve.csv", index=False)
     best = curve.loc[curve["valid_bleu"].idxmax()]
@@ -179,6 +193,7 @@ def train(out: str, cmd: list[str], meta: dict, threads: int | None = None) -> d
         "best_valid_bleu": float(best["valid_bleu"]),
         "valid_ppl_at_best": float(best["valid_ppl"]),
         "last_valid_ppl": float(curve["valid_ppl"].iloc[-1]),
+        "provenance": _provenance(start, cmd, threads),
     }
     (out_dir / "final.json").write_text(json.dumps(final, indent=1))
     return final
@@ -190,6 +205,7 @@ _BLEU_LINE = re.compile(r"Generate (\w+) with beam=(\d+): BLEU4? = ([\d.]+)")
 def test_bleu(data_bin: str, model: str, out: str, beam: int, threads: int | None = None) -> dict:
     """fairseq-generate on the test split with beam search, outputs capped as in validation:
     tokenised BLEU of the BPE-merged output, as fairseq reports IWSLT14 results."""
+    start = provenance.now()
     load_teacher(model, data=data_bin)  # one clear line for a file fairseq cannot use
     out_path = Path(out)
     log = out_path.with_suffix(".generate.txt")
@@ -204,5 +220,6 @@ def test_bleu(data_bin: str, model: str, out: str, beam: int, threads: int | Non
     if not found:
         raise DataError(f"{log}: fairseq-generate printed no BLEU line")
     result = {"test_bleu": float(found[-1][2]), "beam": beam, "model": model}
+    result["provenance"] = _provenance(start, cmd, threads)
     out_path.write_text(json.dumps(result, indent=1))
     return result
