@@ -156,25 +156,7 @@ def train(
     partial = run.resume()
     events = EventLog(out_dir if world.main else None, run.history, tensorboard)
     with events, Preemption() as preemption:
-        for epoch in range(len(run.history), epochs):
-            lr = run.opt.param_groups[0]["lr"]
-            train_loss, started = run.epoch(epoch, train_data, partial, preemption)
-            partial = None
-            row = {"epoch": epoch + 1, "train_loss": train_loss, **run.validate(val_data)}
-            row = _ordered(row | {"lr": lr, "seconds": time.time() - started})
-            run.history.append(row)
-            run.save()
-            if world.main:
-                pd.DataFrame(run.history).to_csv(out_dir / "metrics.csv", index=False)
-            events.add(row)
-            print(
-                f"epoch {epoch + 1}: loss {row['train_loss']:.4f} val top-1 "
-                f"{row['val_top1']:.2f} top-5 {row['val_top5']:.2f} ({row['seconds']:.1f}s)",
-                flush=True,
-            )
-        if not run.history:  # released weights: one validation, no training
-            run.history.append(_ordered(_released_row(run.validate(val_data))))
-            events.add(run.history[-1])
+        run.fit(epochs, train_data, val_data, partial, preemption, events)
     final = {
         **(meta or {}),
         "arch": arch,
@@ -183,15 +165,22 @@ def train(
         "stem": stem,
         "epochs": epochs,
         **({"weights": weights} if weights else {}),
-        **{k: run.history[-1][f"val_{k}"] for k in ("top1", "top5", "top3")},
-        "best_top1": max(r["val_top1"] for r in run.history),
-        "train_seconds": sum(r["seconds"] for r in run.history),
+        **summary(run.history),
         "processes": world.size,
         "provenance": provenance.record(job_start, world.size, provenance.precision(bf16)),
     }
     if world.main:
         run.finish(final, info, stem)
     return final
+
+
+def summary(history: list[dict]) -> dict:
+    """final.json's numbers: the last epoch's top-1/5/3, the best top-1, the training time."""
+    return {
+        **{k: history[-1][f"val_{k}"] for k in ("top1", "top5", "top3")},
+        "best_top1": max(r["val_top1"] for r in history),
+        "train_seconds": sum(r["seconds"] for r in history),
+    }
 
 
 def _released_row(validation: dict) -> dict:
@@ -287,6 +276,31 @@ class Run:
         print(
             f"{self.last} was written by another run ({', '.join(changed)} differ): "
             f"moved to {stale}; training from scratch",
+            flush=True,
+        )
+
+    def fit(self, epochs: int, train_data, val_data, partial, preemption, events) -> None:
+        """Train the epochs not done yet (after ``partial``, the rest of an interrupted one),
+        validating, checkpointing and logging each; released weights (no epochs) are validated
+        once."""
+        for epoch in range(len(self.history), epochs):
+            lr = self.opt.param_groups[0]["lr"]
+            train_loss, started = self.epoch(epoch, train_data, partial, preemption)
+            partial = None
+            row = {"epoch": epoch + 1, "train_loss": train_loss, **self.validate(val_data)}
+            self._record(_ordered(row | {"lr": lr, "seconds": time.time() - started}), events)
+        if not self.history:
+            self._record(_ordered(_released_row(self.validate(val_data))), events)
+
+    def _record(self, row: dict, events) -> None:
+        self.history.append(row)
+        self.save()
+        if self.world.main:
+            pd.DataFrame(self.history).to_csv(self.last.parent / "metrics.csv", index=False)
+        events.add(row)
+        print(
+            f"epoch {row['epoch']}: loss {row['train_loss']:.4f} val top-1 "
+            f"{row['val_top1']:.2f} top-5 {row['val_top5']:.2f} ({row['seconds']:.1f}s)",
             flush=True,
         )
 
