@@ -19,14 +19,15 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def paper_config(tmp: Path) -> Path:
-    config = yaml.safe_load((ROOT / "configs" / "paper.yaml").read_text())
+def paper_config(tmp: Path, checkout: Path) -> Path:
+    """The checkout's own configs/paper.yaml, its datasets pointed at empty folders."""
+    config = yaml.safe_load((checkout / "configs" / "paper.yaml").read_text())
     for name, spec in config["datasets"].items():
         spec["root"] = str(tmp / "data" / name)  # a dry run only needs the folders to exist
         (tmp / "data" / name).mkdir(parents=True, exist_ok=True)
     config["nmt"]["corpus"]["path"] = str(tmp / "data" / "iwslt14")
     (tmp / "data" / "iwslt14").mkdir(exist_ok=True)
-    path = tmp / "paper.yaml"
+    path = tmp / f"paper{abs(hash(checkout))}.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
 
@@ -51,14 +52,14 @@ def main():
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        config = paper_config(tmp)
         checkouts = [ROOT, *args.others]
+        configs = {c: paper_config(tmp, c) for c in checkouts}
         times, jobs = {c: [] for c in checkouts}, {}
         for _ in range(args.repeat):  # interleaved, so that machine noise hits both alike
             for checkout in checkouts:
                 workdir = tmp / f"work{checkouts.index(checkout)}"
                 workdir.mkdir(exist_ok=True)
-                seconds, jobs[checkout] = dry_run_seconds(checkout, config, workdir)
+                seconds, jobs[checkout] = dry_run_seconds(checkout, configs[checkout], workdir)
                 times[checkout].append(seconds)
         base = statistics.median(times[ROOT])
         for checkout in checkouts:
