@@ -38,7 +38,9 @@ def command_modules(src: str | Path, command: str, extra: tuple[str, ...] = ()) 
 @functools.cache
 def _command_fingerprint(src: str, command: str, extra: tuple[str, ...]) -> str:
     own, reached = _command_parts(src, command, extra)
-    digest = hashlib.sha256(ast.dump(own).encode())
+    digest = hashlib.sha256()
+    for node in own.body:  # the CLI's statements, each hashed once for every command
+        digest.update(_node_digest(src, node))
     digest.update(_digest(src, reached).encode())
     return digest.hexdigest()[:16]
 
@@ -48,7 +50,7 @@ def _command_parts(src: str, command: str, extra: tuple[str, ...]) -> tuple[ast.
     its rules), and the modules reached from it."""
     handler = command.replace("-", "_")
     tree = _tree(src, f"{PACKAGE}.cli")
-    handlers = _command_handlers(tree)
+    handlers = _command_handlers(src)
     if handler not in handlers:
         raise KeyError(f"lskd has no command {command!r} (no cli.{handler})")
     others = handlers - {handler}
@@ -60,11 +62,14 @@ def _command_parts(src: str, command: str, extra: tuple[str, ...]) -> tuple[ast.
     return own, reached
 
 
-def _command_handlers(tree: ast.Module) -> set[str]:
-    """Top-level functions named after a command (``train_teacher`` for "train-teacher")."""
+@functools.cache
+def _command_handlers(src: str) -> frozenset[str]:
+    """The CLI's top-level functions named after a command (``train_teacher`` for
+    "train-teacher")."""
+    tree = _tree(src, f"{PACKAGE}.cli")
     strings = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)}
     functions = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
-    return {name for name in functions if name.replace("_", "-") in strings}
+    return frozenset(name for name in functions if name.replace("_", "-") in strings)
 
 
 def _path(src: str, module: str) -> Path | None:
@@ -120,6 +125,11 @@ def _imports(tree: ast.AST, module: str, src: str) -> set[str]:
 
 
 @functools.cache
+def _module_imports(src: str, module: str) -> frozenset[str]:
+    return frozenset(_imports(_tree(src, module), module, src))
+
+
+@functools.cache
 def _reachable(src: str, module: str) -> frozenset[str]:
     seen, todo = set(), [module]
     while todo:
@@ -129,12 +139,22 @@ def _reachable(src: str, module: str) -> frozenset[str]:
         if _path(src, name) is None:
             raise KeyError(f"{name} is not a module under {src}")
         seen.add(name)
-        todo.extend(_imports(_tree(src, name), name, src) - seen)
+        todo.extend(_module_imports(src, name) - seen)
     return frozenset(seen)
 
 
 def _digest(src: str, modules: set[str]) -> str:
     digest = hashlib.sha256()
     for name in sorted(modules):
-        digest.update(name.encode() + b"\0" + ast.dump(_tree(src, name)).encode() + b"\0")
+        digest.update(name.encode() + b"\0" + _module_digest(src, name) + b"\0")
     return digest.hexdigest()[:16]
+
+
+@functools.cache
+def _node_digest(src: str, node: ast.AST) -> bytes:  # nodes of the cached trees: by identity
+    return hashlib.sha256(ast.dump(node).encode()).digest()
+
+
+@functools.cache
+def _module_digest(src: str, module: str) -> bytes:
+    return hashlib.sha256(ast.dump(_tree(src, module)).encode()).digest()
