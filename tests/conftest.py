@@ -1,4 +1,5 @@
 import gzip
+import re
 import shutil
 import struct
 import subprocess
@@ -33,6 +34,36 @@ def fake_fmnist(tmp_path) -> Path:
     return root
 
 
+@pytest.fixture
+def data(fake_fmnist, tmp_path) -> Path:
+    """``fake_fmnist`` curated into tmp_path/data: a dataset folder training reads."""
+    from lskd.data.manifest import curate
+
+    curate({"kind": "fashion_mnist", "root": str(fake_fmnist)}, tmp_path / "data")
+    return tmp_path / "data"
+
+
+def fmnist_spec(root, **extra) -> dict:
+    """A config entry of a fashion_mnist dataset in ``root`` (``extra``: subset keys)."""
+    return {"kind": "fashion_mnist", "root": str(root), "seed": 0, **extra}
+
+
+def replace_once(path: Path, old: str | None, new: str) -> None:
+    """Replace the one ``old`` in a text file by ``new`` (append ``new`` when ``old`` is None)."""
+    text = path.read_text()
+    assert old is None or text.count(old) == 1, f"{path}: {old!r}"
+    path.write_text(text + new if old is None else text.replace(old, new))
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """A test on the smoke run runs the whole workflow first: without the workflow marker,
+    ``pytest -m "not workflow"`` would start it."""
+    for item in items:
+        uses_smoke_run = "smoke_run" in getattr(item, "fixturenames", ())
+        if uses_smoke_run and item.get_closest_marker("workflow") is None:
+            raise pytest.UsageError(f"{item.nodeid} uses smoke_run: mark it @pytest.mark.workflow")
+
+
 def run_snakemake(workdir: Path, *args, configfile: Path | None = None, check=True, env=None):
     """snakemake on the project's Snakefile, with results under ``workdir`` (``env``: the
     environment its jobs run in)."""
@@ -43,6 +74,13 @@ def run_snakemake(workdir: Path, *args, configfile: Path | None = None, check=Tr
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
     return proc
+
+
+def job_counts(dry_run_stdout: str) -> dict[str, int]:
+    """Jobs per rule, from the 'Job stats' table snakemake prints (a dry run's stdout)."""
+    block = dry_run_stdout.split("Job stats:")[1].split("\n\n")[0]
+    rows = re.findall(r"^(\w+)\s+(\d+)$", block, flags=re.M)
+    return {name: int(n) for name, n in rows if name != "total"}
 
 
 @pytest.fixture(scope="session")

@@ -12,9 +12,8 @@ import shutil
 import pytest
 import yaml
 
-from conftest import ROOT, run_snakemake
+from conftest import ROOT, job_counts, replace_once, run_snakemake
 from lskd import fingerprint
-from test_workflow import job_counts
 
 TEACHER_SIDE = {"curate", "train_teacher", "evaluate_teacher", "cache_teacher"}
 
@@ -28,12 +27,6 @@ def copy(tmp_path):
     for name in ("Snakefile", "config.yaml"):
         shutil.copy(ROOT / name, dest / name)
     return dest
-
-
-def edit(path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert text.count(old) == 1, old
-    path.write_text(text.replace(old, new))
 
 
 def planned(smoke_run, copy) -> dict:
@@ -50,25 +43,28 @@ def runs(smoke_run, section: str) -> int:
     return len(entries) * len(config["seeds"])
 
 
+@pytest.mark.workflow
 def test_an_unedited_copy_reruns_nothing(smoke_run, copy):
     assert planned(smoke_run, copy) == {}
 
 
+@pytest.mark.workflow
 def test_a_docstring_or_comment_edit_reruns_nothing(smoke_run, copy):
     losses = copy / "src/lskd/losses.py"
     comment = "    # every other class gets the same share\n"
-    edit(
+    replace_once(
         losses,
         "    off = alpha / (num_classes - 1)\n",
         comment + "    off = alpha / (num_classes - 1)\n",
     )
-    edit(losses, '"""Eq. 1 target matrix', '"""The Eq. 1 target matrix')
+    replace_once(losses, '"""Eq. 1 target matrix', '"""The Eq. 1 target matrix')
     assert planned(smoke_run, copy) == {}
 
 
+@pytest.mark.workflow
 def test_a_kd_loss_edit_reruns_students_not_teachers(smoke_run, copy):
     line = "    teacher_probs = F.softmax(teacher_logits.float() / temperature, dim=1)\n"
-    edit(copy / "src/lskd/distill.py", line, line.replace("dim=1", "dim=-1"))
+    replace_once(copy / "src/lskd/distill.py", line, line.replace("dim=1", "dim=-1"))
     counts = planned(smoke_run, copy)
     assert counts["train_student"] == runs(smoke_run, "students")
     assert counts["bnn_step1"] == counts["bnn_step2"] == runs(smoke_run, "bnn")
@@ -76,8 +72,9 @@ def test_a_kd_loss_edit_reruns_students_not_teachers(smoke_run, copy):
     assert not TEACHER_SIDE & counts.keys(), counts
 
 
+@pytest.mark.workflow
 def test_a_label_smoothing_edit_reruns_teachers_and_everything_downstream(smoke_run, copy):
-    edit(copy / "src/lskd/losses.py", "    off = alpha / (num_classes - 1)\n",
+    replace_once(copy / "src/lskd/losses.py", "    off = alpha / (num_classes - 1)\n",
          "    off = alpha / float(num_classes - 1)\n")  # fmt: skip
     counts = planned(smoke_run, copy)
     teachers = runs(smoke_run, "teachers")

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import ROOT, run_snakemake
+from conftest import ROOT, fmnist_spec, run_snakemake
 from lskd import workflow as lw
 from lskd.data import fashion_mnist
 
@@ -141,10 +141,6 @@ def test_names_with_dots_dashes_and_underscores_pass():
                 teacher["dataset"] = "fm-1.v_2"
 
     assert parse_error(changed(edit)) is None
-
-
-def fmnist_spec(root, **extra) -> dict:
-    return {"kind": "fashion_mnist", "root": str(root), "seed": 0, **extra}
 
 
 @pytest.mark.parametrize(
@@ -304,6 +300,7 @@ def one_line(output: str, pattern: str) -> None:
     assert len(lines) == 1, output
 
 
+@pytest.mark.workflow
 def test_snakemake_refuses_a_second_teacher_of_the_same_name(tmp_path):
     text = (ROOT / "configs" / "smoke.yaml").read_text()
     first = "  resnet18: {dataset: fmnist, arch: resnet18, recipe: standard, alpha: 0.0}\n"
@@ -314,6 +311,7 @@ def test_snakemake_refuses_a_second_teacher_of_the_same_name(tmp_path):
     one_line(output, rf"config\.yaml: line {line + 1}: key 'resnet18' is given twice \(also line")
 
 
+@pytest.mark.workflow
 def test_snakemake_refuses_a_shell_command_as_a_name_and_runs_nothing(tmp_path):
     config = changed(add("datasets", "fm;touch x;#", "fmnist"))
     target = "results/data/fm;touch x;#/manifest.csv"
@@ -331,6 +329,7 @@ def test_snakemake_refuses_a_shell_command_as_a_name_and_runs_nothing(tmp_path):
         "NMT KD weight under its old name",
     ],
 )
+@pytest.mark.workflow
 def test_snakemake_stops_at_parse_time(tmp_path, case):
     edit, expected = BAD[case]
     output = snakemake_refuses(tmp_path, yaml.safe_dump(changed(edit)))
@@ -355,6 +354,7 @@ def test_shell_commands_quote_every_path_and_name():
     assert not unquoted
 
 
+@pytest.mark.workflow
 def test_dry_run_quotes_a_class_name_with_a_space(tmp_path):
     config = changed(
         lambda c: c["figures"]["fig1"].update(classes=["T-shirt/top", "Shirt", "Ankle boot"])

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from conftest import fmnist_spec, replace_once
 from lskd.data import fashion_mnist, official
 from lskd.data.errors import DataError
 from lskd.data.manifest import check_class_names, curate, load_split, read_info
@@ -277,13 +278,6 @@ def test_a_broken_image_file_is_named_when_streamed(image_folder_tree, tmp_path)
 # fix; it is never reshaped silently.
 
 
-def edit(path, old, new):
-    """Replace ``old`` in a text file by ``new`` (append ``new`` when ``old`` is None)."""
-    text = path.read_text()
-    assert old is None or old in text
-    path.write_text(text + new if old is None else text.replace(old, new))
-
-
 def one_line_error(reader, root, pattern):
     with pytest.raises(DataError, match=pattern) as err:
         reader(root)
@@ -303,7 +297,7 @@ def one_line_error(reader, root, pattern):
     ],
 )
 def test_cub_inconsistencies_name_file_and_line(cub_tree, name, old, new, pattern):
-    edit(cub_tree / f"{name}.txt", old, new)
+    replace_once(cub_tree / f"{name}.txt", old, new)
     one_line_error(official.cub200, cub_tree, pattern)
 
 
@@ -443,10 +437,6 @@ def test_fashion_mnist_class_without_images_is_refused(fake_fmnist):
     write_idx(fake_fmnist / "train-labels-idx1-ubyte.gz", np.repeat(np.arange(9), 13)[:120])
     with pytest.raises(DataError, match=r"train-labels-idx1-ubyte\.gz: needs .* every class"):
         fashion_mnist.load(fake_fmnist, "train")
-
-
-def fmnist_spec(root, **extra):
-    return {"kind": "fashion_mnist", "root": str(root), "seed": 0, **extra}
 
 
 @pytest.mark.parametrize(

@@ -6,9 +6,10 @@ import os
 import subprocess
 import sys
 
+import pytest
 import torch
 
-from lskd.data.manifest import curate
+pytestmark = pytest.mark.workflow  # training runs under torchrun
 
 # The worker trains a BatchNorm-free model: BatchNorm couples the samples of a batch, so per-rank
 # statistics differ from the full batch's by design; on GPUs lskd makes it SyncBatchNorm, which
@@ -47,9 +48,8 @@ def run(args, tmp_path):
     return proc
 
 
-def test_two_gloo_ranks_equal_one_process_with_the_full_batch(fake_fmnist, tmp_path):
-    data = tmp_path / "data"
-    curate({"kind": "fashion_mnist", "root": str(fake_fmnist)}, data)  # 120 images: 45+45+30
+def test_two_gloo_ranks_equal_one_process_with_the_full_batch(data, tmp_path):
+    # data: 120 images, batches of 45, 45 and 30
     worker = tmp_path / "worker.py"
     worker.write_text(WORKER)
     run([sys.executable, str(worker), str(data), str(tmp_path / "one")], tmp_path)

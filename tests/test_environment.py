@@ -72,6 +72,7 @@ def conda_like_env(tmp_path_factory) -> Path:
     return env
 
 
+@pytest.mark.workflow
 def test_rules_run_the_workflows_code_in_an_env_without_lskd(conda_like_env, tmp_path):
     if not (FMNIST / "train-images-idx3-ubyte.gz").exists():
         pytest.fail(f"{FMNIST} missing: apt-get install dataset-fashion-mnist")

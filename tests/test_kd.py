@@ -8,7 +8,6 @@ import torch.nn.functional as F
 
 from lskd import teacher_cache
 from lskd.data.errors import DataError
-from lskd.data.manifest import curate
 from lskd.distill import Distillation, kd_loss, mixed_kd_loss
 from lskd.inference import load_model
 from lskd.losses import LabelSmoothing
@@ -79,9 +78,7 @@ def test_bad_lambda_or_temperature(bad):
 
 
 @pytest.fixture
-def data_and_teacher(fake_fmnist, tmp_path):
-    data = tmp_path / "data"
-    curate({"kind": "fashion_mnist", "root": str(fake_fmnist)}, data)
+def data_and_teacher(data, tmp_path):
     recipe = Recipe(epochs=1, lr=0.05, batch_size=32)
     train(data, tmp_path / "teacher", "resnet18", recipe, LabelSmoothing(0.1))
     return data, tmp_path / "teacher" / "model.pt"

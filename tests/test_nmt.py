@@ -209,6 +209,7 @@ def _criterion(task, **source):
     return WordKDCriterion(task, False, 0.1, 0.5, 1.0, 4, **source)
 
 
+@pytest.mark.workflow
 def test_online_and_cached_teacher_give_the_same_loss(smoke_run):
     nmt = smoke_run / "results/nmt"
     teacher_pt = nmt / "teachers/transformer_ls/seed0/model.pt"
@@ -229,6 +230,7 @@ def test_online_and_cached_teacher_give_the_same_loss(smoke_run):
     assert log_online["kd_loss"].item() == pytest.approx(log_cached["kd_loss"].item(), rel=1e-5)
 
 
+@pytest.mark.workflow
 def test_smoke_run_trains_teachers_and_students_with_fairseq(smoke_run):
     nmt = smoke_run / "results/nmt"
     for role in ("teachers", "students"):
@@ -274,6 +276,7 @@ def _lskd(*args):
     return subprocess.run([sys.executable, "-m", "lskd", *args], capture_output=True, text=True)
 
 
+@pytest.mark.workflow
 def test_a_checkpoint_that_is_not_fairseq_is_one_clear_line(smoke_run, tmp_path):
     torch.save({"model": {}}, tmp_path / "ours.pt")  # a zip, but not fairseq's
     (tmp_path / "text.pt").write_text("hello")
@@ -332,6 +335,7 @@ _TINY = [
 ]  # fmt: skip
 
 
+@pytest.mark.workflow
 def test_a_crafted_model_file_is_refused_and_runs_nothing(smoke_run, tmp_path):
     """nmt-test --model, nmt-export-topk --teacher and nmt-train --teacher, each given a file whose
     unpickling would create a marker file: one line naming the file and why, and no marker."""
@@ -368,6 +372,7 @@ def test_a_type_fairseq_never_stores_is_refused_by_the_load_itself(tmp_path):
         load_teacher(str(tmp_path / "f64.pt"))
 
 
+@pytest.mark.workflow
 def test_a_crafted_resume_checkpoint_is_refused_and_runs_nothing(smoke_run, tmp_path):
     """A crafted checkpoint_last.pt where fairseq-train would resume from it: nmt-train refuses
     it in one line; fairseq-train itself, started without that check, refuses it too (its
@@ -388,6 +393,7 @@ def test_a_crafted_resume_checkpoint_is_refused_and_runs_nothing(smoke_run, tmp_
     assert not marker.exists()
 
 
+@pytest.mark.workflow
 def test_fairseq_checkpoints_need_exactly_the_allowed_types(smoke_run):
     """In a fresh process, real fairseq checkpoints (a teacher's model.pt, a student's
     checkpoint_last.pt) load weights-only with lskd's five types allowed, and fail with any one
@@ -423,6 +429,7 @@ def _fairseq_state(path):
         return torch.load(path, weights_only=True)
 
 
+@pytest.mark.workflow
 def test_fairseq_train_resumes_a_real_checkpoint(smoke_run, tmp_path):
     """The smoke teacher's fairseq run, continued for a third epoch: fairseq-train loads its
     checkpoint_last.pt (weights-only, through the plugin's allowlist) and trains on from it."""

@@ -4,8 +4,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import ROOT, run_snakemake
-from test_workflow import job_counts
+from conftest import ROOT, job_counts, run_snakemake
 
 SEEDS = 3  # "We report average over 3 runs for all the teacher network training and distillation"
 
@@ -63,6 +62,7 @@ EXPECTED = {
 }
 
 
+@pytest.mark.workflow
 def test_paper_config_schedules_the_paper_matrix(tmp_path):
     config = yaml.safe_load((ROOT / "configs" / "paper.yaml").read_text())
     for name, spec in config["datasets"].items():
@@ -76,6 +76,7 @@ def test_paper_config_schedules_the_paper_matrix(tmp_path):
     assert job_counts(proc.stdout) == EXPECTED
 
 
+@pytest.mark.workflow
 def test_paper_config_names_a_missing_dataset(tmp_path):
     proc = run_snakemake(tmp_path, "-n", configfile=ROOT / "configs" / "paper.yaml", check=False)
     assert proc.returncode != 0

@@ -1,11 +1,14 @@
 """The Snakemake report of the smoke run opens in headless Chromium and shows every figure."""
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from conftest import run_snakemake
 from lskd import report_check
 from lskd import workflow as lw
+
+pytestmark = pytest.mark.workflow
 
 
 def test_report_opens_in_chromium_with_every_figure(smoke_run):

@@ -47,13 +47,7 @@ def assert_same(a, b):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
-@pytest.fixture
-def data(fake_fmnist, tmp_path):
-    out = tmp_path / "data"
-    curate({"kind": "fashion_mnist", "root": str(fake_fmnist)}, out)
-    return out
-
-
+@pytest.mark.workflow  # trains and resumes runs
 def test_interrupted_run_with_the_same_settings_resumes(data, tmp_path, monkeypatch, capsys):
     run = tmp_path / "run"
     interrupted(monkeypatch, data, run, "resnet18", RECIPE, LabelSmoothing(0.1))
@@ -74,6 +68,7 @@ def test_interrupted_run_with_the_same_settings_resumes(data, tmp_path, monkeypa
     ],
     ids=["alpha", "arch", "recipe", "seed"],
 )
+@pytest.mark.workflow  # trains and resumes runs
 def test_a_changed_setting_never_resumes_the_old_run(data, tmp_path, monkeypatch, capsys, change):
     old = {"arch": "resnet18", "recipe": RECIPE, "objective": LabelSmoothing(0.0), "seed": 0}
     new = old | change
@@ -88,6 +83,7 @@ def test_a_changed_setting_never_resumes_the_old_run(data, tmp_path, monkeypatch
     assert_same(weights(run), weights(fresh))
 
 
+@pytest.mark.workflow  # trains and resumes runs
 def test_changed_data_or_init_never_resumes(fake_fmnist, data, tmp_path, monkeypatch, capsys):
     run = tmp_path / "run"
     interrupted(monkeypatch, data, run, "resnet18", RECIPE, LabelSmoothing(0.1))
@@ -106,6 +102,7 @@ def test_changed_data_or_init_never_resumes(fake_fmnist, data, tmp_path, monkeyp
     assert_same(weights(run), weights(fresh))
 
 
+@pytest.mark.workflow  # trains and resumes runs
 def test_a_student_with_another_lam_or_teacher_never_resumes(data, tmp_path, monkeypatch, capsys):
     teachers = []
     for alpha in (0.0, 0.1):
@@ -130,6 +127,7 @@ def test_a_student_with_another_lam_or_teacher_never_resumes(data, tmp_path, mon
     assert "alpha" not in json.loads((run / "final.json").read_text())  # no LS value: a student
 
 
+@pytest.mark.workflow  # trains and resumes runs
 def test_a_finished_run_rerun_trains_from_scratch(data, tmp_path):
     """What a --forcerun or a code-triggered rerun does: the old weights never come back."""
     run = tmp_path / "run"

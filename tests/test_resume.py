@@ -6,9 +6,10 @@ import subprocess
 import sys
 import time
 
+import pytest
 import torch
 
-from lskd.data.manifest import curate
+pytestmark = pytest.mark.workflow  # whole training runs in subprocesses, killed and resumed
 
 RECIPE = {
     "epochs": 4,
@@ -43,9 +44,7 @@ def train_cmd(data, out):
     ]
 
 
-def test_killed_run_resumes_to_identical_weights(fake_fmnist, tmp_path):
-    data = tmp_path / "data"
-    curate({"kind": "fashion_mnist", "root": str(fake_fmnist)}, data)
+def test_killed_run_resumes_to_identical_weights(data, tmp_path):
 
     straight = tmp_path / "straight"
     subprocess.run(train_cmd(data, straight), check=True, capture_output=True)
@@ -77,12 +76,8 @@ def test_killed_run_resumes_to_identical_weights(fake_fmnist, tmp_path):
     assert final["epochs"] == 4 and final["alpha"] == 0.1
 
 
-def test_sigterm_saves_the_epoch_in_progress_and_the_rerun_finishes_identically(
-    fake_fmnist, tmp_path
-):
+def test_sigterm_saves_the_epoch_in_progress_and_the_rerun_finishes_identically(data, tmp_path):
     """SLURM preemption sends SIGTERM: the job saves mid-epoch, exits 143, and resumes."""
-    data = tmp_path / "data"
-    curate({"kind": "fashion_mnist", "root": str(fake_fmnist)}, data)
     straight = tmp_path / "straight"
     subprocess.run(train_cmd(data, straight), check=True, capture_output=True)
 

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_snakemake
+from conftest import ROOT, job_counts, run_snakemake
 
+pytestmark = pytest.mark.workflow
 SLURM = Path(__file__).parent / "slurm"
 
 
@@ -56,10 +57,6 @@ def test_smoke_workflow_completes_through_the_slurm_profile(slurm_cluster, tmp_p
     states = subprocess.run(
         ["squeue", "-h", "--states=all", "-o", "%T"], capture_output=True, text=True, check=True
     ).stdout.split()
-    assert states.count("COMPLETED") == job_total(dry.stdout) == 6, states
+    assert states.count("COMPLETED") == sum(job_counts(dry.stdout).values()) == 6, states
     again = run_snakemake(tmp_path, "-n", TARGET, configfile=config)
     assert "Nothing to be done" in again.stdout + again.stderr
-
-
-def job_total(dry_run: str) -> int:
-    return int(next(line.split()[-1] for line in dry_run.splitlines() if line.startswith("total")))

@@ -11,20 +11,12 @@ from tensorboard.backend.event_processing.event_multiplexer import EventMultiple
 import lskd.train as train_module
 from lskd import checkpoint
 from lskd.cli import main
-from lskd.data.manifest import curate
 from lskd.distill import Distillation
 from lskd.inference import load_model
 from lskd.losses import LabelSmoothing
 from lskd.train import Recipe, train
 
 RECIPE = Recipe(epochs=3, lr=0.05, batch_size=32, milestones=[2])
-
-
-@pytest.fixture
-def data(fake_fmnist, tmp_path):
-    out = tmp_path / "data"
-    curate({"kind": "fashion_mnist", "root": str(fake_fmnist)}, out)
-    return out
 
 
 def event_files(run):
@@ -48,6 +40,7 @@ def assert_curves_equal_metrics_csv(run) -> None:
         assert [v for _, v in points] == pytest.approx(metrics[column].tolist(), rel=1e-6), column
 
 
+@pytest.mark.workflow  # trains (and resumes) runs
 def test_teacher_and_student_curves_equal_metrics_csv(data, tmp_path):
     teacher = tmp_path / "teacher"
     train(data, teacher, "resnet18", RECIPE, LabelSmoothing(0.1))
@@ -83,6 +76,7 @@ class PreemptInEpochTwo(train_module.Preemption):
         pass
 
 
+@pytest.mark.workflow  # trains (and resumes) runs
 def test_a_resumed_run_has_one_event_file_with_every_epoch_once(data, tmp_path, monkeypatch):
     run = tmp_path / "run"
     with monkeypatch.context() as m:

@@ -6,8 +6,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import ROOT, run_snakemake
+from conftest import ROOT, job_counts, run_snakemake
 from lskd import workflow as lw
+
+pytestmark = pytest.mark.workflow
 
 TABLES = lw.TABLES
 FIGURES = lw.FIGURES
@@ -114,13 +116,6 @@ def test_students_tables(smoke_run):
         smoke_run / "results/fmnist/students/r18_from_r18_ls_t4/seed0/final.json", typ="series"
     )
     assert final.cached_teacher and final.teacher_alpha == 0.1 and final.temperature == 4.0
-
-
-def job_counts(dry_run_stdout: str) -> dict[str, int]:
-    """Parse snakemake's 'Job stats' table."""
-    block = dry_run_stdout.split("Job stats:")[1].split("\n\n")[0]
-    rows = re.findall(r"^(\w+)\s+(\d+)$", block, flags=re.M)
-    return {name: int(n) for name, n in rows if name != "total"}
 
 
 def test_unchanged_rerun_schedules_nothing(smoke_run):

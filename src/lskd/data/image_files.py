@@ -122,7 +122,9 @@ class ImageFiles(Dataset):
             return
         if self._loader is None:
             self._loader = DataLoader(
-                self,
+                # a copy without the loader: a loader holding its own holder would be freed by
+                # the cycle collector, whose shutdown of the workers waits 5 s for each
+                ImageFiles(self.root, self.samples, self.size),
                 batch_sampler=self._order,
                 num_workers=self.workers,
                 pin_memory=torch.cuda.is_available(),
