@@ -99,7 +99,7 @@ def test_every_rule_that_runs_lskd_carries_its_code_fingerprint():
     """A rule whose command runs lskd without a ``code`` param would miss every code edit."""
     checked = 0
     for smk in sorted((ROOT / "workflow" / "rules").glob("*.smk")):
-        for block in smk.read_text().split("\nrule ")[1:]:
+        for block in re.split(r"(?m)^rule ", smk.read_text())[1:]:
             name, shell = block.split(":", 1)[0], block.split("shell:", 1)[-1]
             command = re.search(r'"(?:python -m lskd|\{params\.launch\}) ([a-z0-9-]+)', shell)
             if command:
