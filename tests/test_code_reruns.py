@@ -29,12 +29,15 @@ def copy(tmp_path):
     return dest
 
 
-def planned(smoke_run, copy) -> dict:
+def dry_run(smoke_run, copy) -> str:
     proc = run_snakemake(smoke_run, "-n", "-s", str(copy / "Snakefile"),
                          configfile=smoke_run / "smoke.yaml")  # fmt: skip
-    if "Nothing to be done" in proc.stdout + proc.stderr:
-        return {}
-    return job_counts(proc.stdout)
+    return proc.stdout + proc.stderr
+
+
+def planned(smoke_run, copy) -> dict:
+    out = dry_run(smoke_run, copy)
+    return {} if "Nothing to be done" in out else job_counts(out)
 
 
 def runs(smoke_run, section: str) -> int:
@@ -68,8 +71,19 @@ def test_a_kd_loss_edit_reruns_students_not_teachers(smoke_run, copy):
     counts = planned(smoke_run, copy)
     assert counts["train_student"] == runs(smoke_run, "students")
     assert counts["bnn_step1"] == counts["bnn_step2"] == runs(smoke_run, "bnn")
-    assert {"kd_table", "kd_figure", "bnn_paper", "claims"} <= counts.keys()
+    assert {"table", "figure", "claims"} <= counts.keys()  # kd tables, fig5, fig8, bnn, fig6
     assert not TEACHER_SIDE & counts.keys(), counts
+
+
+@pytest.mark.workflow
+def test_a_builder_edit_reruns_only_the_outputs_it_builds(smoke_run, copy):
+    """Figures 5 and 8 come from kd_figures (lskd/paper/outputs.py): an edit to it reruns them,
+    not the tables of the same students nor any run."""
+    line = '        loss_ax.set_ylabel("distillation training loss")\n'
+    replace_once(copy / "src/lskd/paper/kd_figures.py", line, line.replace("training", "train"))
+    out = dry_run(smoke_run, copy)
+    assert job_counts(out) == {"figure": 2, "cost": 1, "all": 1}  # cost: their benchmarks
+    assert sorted(re.findall(r"wildcards: figure=(\w+)", out)) == ["fig5", "fig8"]
 
 
 @pytest.mark.workflow
@@ -90,7 +104,9 @@ def test_each_command_reaches_only_what_it_imports():
     student = fingerprint.command_modules(src, "train-student")
     assert "lskd.losses" in teacher and "lskd.distill" not in teacher
     assert "lskd.distill" in student
-    assert "lskd.train" not in fingerprint.command_modules(src, "kd-table")
+    paper = fingerprint.command_modules(src, "paper")
+    assert "lskd.paper.outputs" in paper and "lskd.train" not in paper
+    assert "lskd.paper.kd_tables" not in paper  # a builder's module: the rules' `builder` param
     nmt = fingerprint.command_modules(src, "nmt-train", ("lskd.nmt.fairseq_plugin",))
     assert "lskd.nmt.word_kd" in nmt
 

@@ -36,7 +36,10 @@ def test_groups_sum_wall_time_and_take_the_peak_memory(tmp_path):
         bench(tmp_path, "evaluate_student/fmnist/students/s/seed0.tsv", 10, "NA", t0 + 160),
         bench(tmp_path, "claims.tsv", 5, 300.0, t0 + 1005),  # [1000, 1005]: a later invocation
     ]
-    numbers = cost.write(files, tmp_path / "table", tmp_path / "figure").set_index("group")
+    for kind in ("table", "figure"):
+        args = ["paper", kind, "cost", "--out", tmp_path / kind, "--benchmarks", *files]
+        assert main([str(a) for a in args]) == 0
+    numbers = pd.read_csv(tmp_path / "table.csv").set_index("group")
     assert numbers.loc["teachers", "jobs"] == 2
     assert numbers.loc["teachers", "wall_s"] == 160
     assert numbers.loc["teachers", "peak_rss_mb"] == 1200.0
@@ -60,10 +63,10 @@ def test_busy_seconds_is_the_union_of_intervals():
 
 def test_a_benchmark_of_an_unknown_rule_or_format_is_one_line(tmp_path, capsys):
     unknown = bench(tmp_path, "new_rule/x.tsv", 1, 1, 1_700_000_000)
-    args = ["cost", "--table", tmp_path / "t", "--figure", tmp_path / "f", "--benchmarks"]
+    args = ["paper", "table", "cost", "--out", tmp_path / "t", "--benchmarks"]
     assert main([str(a) for a in args + [unknown]]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("lskd cost: error:") and "new_rule has no cost group" in err
+    assert err.startswith("lskd paper: error:") and "new_rule has no cost group" in err
     assert len(err.splitlines()) == 1
     broken = tmp_path / "results/benchmarks/claims.tsv"
     broken.write_text("wall\n3\n")
@@ -73,9 +76,11 @@ def test_a_benchmark_of_an_unknown_rule_or_format_is_one_line(tmp_path, capsys):
 
 
 def rule_blocks():
+    """(name, text) of every rule, those of ``use rule <a> as <name> with:`` too."""
     for smk in sorted((ROOT / "workflow" / "rules").glob("*.smk")):
-        parts = re.split(r"(?m)^rule (\w+):\n", smk.read_text())
-        yield from zip(parts[1::2], parts[2::2], strict=True)
+        parts = re.split(r"(?m)^(?:rule (\w+)|use rule \w+ as (\w+) with):\n", smk.read_text())
+        names = [a or b for a, b in zip(parts[1::3], parts[2::3], strict=True)]
+        yield from zip(names, parts[3::3], strict=True)
 
 
 def test_every_rule_but_the_cost_table_writes_a_benchmark_of_its_group():

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from lskd.paper import dataset_tables, fig1, fig3, kd_tables, stability_tables
+from lskd.paper.outputs import Inputs
 from lskd.paper.results import ls_pairs, paper_datasets_of, reference
 
 
@@ -107,7 +108,8 @@ def test_table5_reads_the_pareto_power_of_new_and_old_dataset_json(tmp_path, key
     labels, splits = [0] * 5 + [1] * 3 + [0, 1], ["train"] * 8 + ["val"] * 2
     pd.DataFrame({"label": labels, "split": splits}).to_csv(folder / "manifest.csv", index=False)
     assert dataset_tables.read_infos([folder / "dataset.json"]).long_tail.tolist() == [True]
-    numbers, _ = dataset_tables.table5([folder])
+    files = {"infos": (folder / "dataset.json",), "manifests": (folder / "manifest.csv",)}
+    numbers, _ = dataset_tables.table5(Inputs(**files))
     ours = numbers[numbers.source == "this run"].iloc[0]
     assert (ours.long_tail_power, ours.head_class_size, ours.tail_class_size) == (6.0, 5, 3)
     assert (ours.train, ours.test) == (8, 2)
@@ -127,7 +129,7 @@ def test_paper_values_stand_only_beside_their_own_dataset(tmp_path):
     table1 = stability_tables.build(evals, "table1", paper_datasets_of(paths)).set_index("dataset")
     assert table1.loc["fm", "paper_stability_no_ls"] == 0.3359  # the embedded stand-in
     assert table1.loc[["fm3", "in100", "places"], "paper_top1_no_ls"].isna().all()
-    table3, shown = dataset_tables.table3(evals, dataset_tables.read_infos(paths))
+    table3, shown = dataset_tables.table3_rows(evals, dataset_tables.read_infos(paths))
     table3 = table3.set_index("dataset")
     assert sorted(table3.index) == ["fm_lt", "inat", "places"]  # released long tails too
     assert table3.loc["places", ["paper_dataset", "paper_top1_no_ls"]].tolist() == [
@@ -149,8 +151,8 @@ def test_students_tables_look_up_their_own_dataset(tmp_path):
           "seed": 0} for d in ("cub", "in100") for a in (0.0, 0.1)]
     )  # fmt: skip
     stats = kd_tables.student_stats(finals)
-    rows, _ = kd_tables.BUILDERS["table7"](stats, paper_datasets_of(paths))
-    assert len(kd_tables.BUILDERS["table2"](stats, {})[0]) == 4  # every student: R50 teachers
+    rows, _ = kd_tables.table7_rows(stats, datasets=paper_datasets_of(paths))
+    assert len(kd_tables.table7_rows(stats, ["resnet50"])[0]) == 4  # every student: R50 teachers
     rows = rows.set_index(["dataset", "ls"])
     assert rows.loc[("cub", True), "paper_teacher_top1"] == 81.497  # CUB's, not ImageNet's
     assert rows.loc[("cub", False), "paper_student_top1"] == 77.116

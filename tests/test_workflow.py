@@ -118,6 +118,11 @@ def test_students_tables(smoke_run):
     assert final.cached_teacher and final.teacher_alpha == 0.1 and final.temperature == 4.0
 
 
+def paper_outputs(dry_run_stdout: str) -> set[str]:
+    """The tables and figures (lskd/paper/outputs.py) that a dry run would write."""
+    return set(re.findall(r"wildcards: (?:table|figure)=(\w+)", dry_run_stdout))
+
+
 def test_unchanged_rerun_schedules_nothing(smoke_run):
     proc = run_snakemake(smoke_run, "-n", configfile=smoke_run / "smoke.yaml")
     assert "Nothing to be done" in proc.stdout + proc.stderr
@@ -141,18 +146,17 @@ def test_changing_one_alpha_reruns_only_that_teacher_and_downstream(smoke_run, t
         "penultimate_features": 1,
         "bnn_step1": 1,
         "bnn_step2": 1,
-        "stability_table": 2,
-        "kd_table": 5,
-        "kd_figure": 2,
-        "dataset_table": 3,  # tables 3 and 4 (every teacher's evaluation), 6 (every student)
-        "fig1": 1,
-        "fig4": 1,
-        "fig9": 1,
-        "bnn_paper": 1,
+        "table": 12,
+        "figure": 6,
         "claims": 1,
         "environment": 1,  # its final.json and eval.json
         "cost": 1,  # its jobs' benchmark files
         "all": 1,
+    }
+    assert paper_outputs(proc.stdout) == {
+        *("table1", "table10", "table3", "table4", "fig1_distances", "fig1", "fig4", "fig9"),
+        *("table2", "table7", "table8", "table9", "temperature", "table6", "fig5", "fig8"),
+        *("bnn", "fig6"),  # its teacher's evaluations; its students'; its ReActNet's
     }
     outputs = re.findall(r"output: (results/fmnist/teachers/\w+)/", proc.stdout)
     assert set(outputs) == {"results/fmnist/teachers/resnet18_ls"}
@@ -169,13 +173,15 @@ def test_changing_one_students_lambda_reruns_only_it_and_its_tables(smoke_run, t
     assert job_counts(proc.stdout) == {
         "train_student": 1,
         "evaluate_student": 1,
-        "kd_table": 5,
-        "kd_figure": 2,
-        "dataset_table": 1,  # table 6
+        "table": 6,
+        "figure": 2,
         "claims": 1,
         "environment": 1,
         "cost": 1,
         "all": 1,
+    }
+    assert paper_outputs(proc.stdout) == {
+        *("table2", "table7", "table8", "table9", "temperature", "table6", "fig5", "fig8")
     }
     assert set(re.findall(r"output: results/fmnist/students/(\w+)/", proc.stdout)) == {
         "r18_from_r18_lam05"  # its training and its evaluation

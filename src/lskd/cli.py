@@ -50,7 +50,7 @@ def train_teacher(args):
 def train_student(args):
     import torch
 
-    from lskd import checkpoint, teacher_cache
+    from lskd import checkpoint, records, teacher_cache
     from lskd.data.manifest import load_split, read_info
     from lskd.distill import Distillation
     from lskd.inference import load_model
@@ -62,16 +62,7 @@ def train_student(args):
     if args.teacher_cache:
         n = len(load_split(args.data, "train")[1])
         cached = teacher_cache.load(args.teacher_cache, args.teacher_model, n)
-    teacher_final = json.loads(Path(args.teacher_final).read_text())
-    meta = {
-        **args.meta,
-        "teacher_arch": teacher_final["arch"],
-        "teacher_recipe": teacher_final.get("recipe"),
-        "teacher_alpha": teacher_final["alpha"],
-        "teacher_top1": teacher_final["top1"],
-        "teacher_top5": teacher_final["top5"],
-        "teacher_top3": teacher_final["top3"],
-    }
+    meta = args.meta | records.teacher_fields(args.teacher_final)
     sha = checkpoint.sha256(args.teacher_model)
     distill = Distillation(teacher, args.lam, args.temperature, cached, teacher_id=sha)
     train(
@@ -109,24 +100,6 @@ def evaluate(args):
     evaluate(args.model, args.data, args.out, split=args.split, bf16=args.bf16, meta=meta)
 
 
-def stability_table(args):
-    from lskd.paper import stability_tables
-
-    stability_tables.write(args.evals, args.table, args.out, args.infos)
-
-
-def kd_table(args):
-    from lskd.paper import kd_tables
-
-    kd_tables.write(args.finals, args.table, args.out, args.infos)
-
-
-def kd_figure(args):
-    from lskd.paper import kd_figures
-
-    getattr(kd_figures, args.figure)(args.finals, args.out)
-
-
 def features(args):
     import torch
 
@@ -134,15 +107,6 @@ def features(args):
 
     torch.set_num_threads(args.threads)
     export(args.model, args.data, args.out, args.classes, args.per_class, bf16=args.bf16)
-
-
-def figure(args):
-    from lskd.paper import fig1, fig2, fig3
-
-    if args.figure == "fig1":
-        fig1.plot(args.without_ls, args.with_ls, args.out, args.distances)
-    else:
-        {"fig2": fig2, "fig3": fig3}[args.figure].plot(args.out)
 
 
 def claims(args):
@@ -158,37 +122,6 @@ def claims(args):
         )  # fmt: skip
     margin = {"top1": args.margin_top1, "bleu": args.margin_bleu}
     claims.write(ev, args.out, {k: v for k, v in margin.items() if v is not None})
-
-
-def bnn_paper(args):
-    from lskd.paper import bnn
-
-    bnn.write(args.finals, args.figure, args.table, args.infos)
-
-
-def dataset_table(args):
-    from lskd.paper import dataset_tables
-
-    if args.table == "fig9":
-        from lskd.paper.results import read_jsons
-
-        infos = dataset_tables.read_infos(args.infos)
-        dataset_tables.fig9(read_jsons(args.evals), infos, args.out)
-    else:
-        dataset_tables.write(
-            args.table,
-            args.out,
-            evals=args.evals,
-            infos=args.infos,
-            finals=args.finals,
-            dataset_dirs=args.dataset_dirs,
-        )
-
-
-def fig4(args):
-    from lskd.paper import fig4
-
-    fig4.plot(args.without_ls, args.with_ls, args.out, title=args.title)
 
 
 def nmt_prepare(args):
@@ -234,13 +167,6 @@ def nmt_test(args):
     print(json.dumps(test_bleu(args.data_bin, args.model, args.out, args.beam, args.threads)))
 
 
-def nmt_paper(args):
-    from lskd.paper import nmt
-
-    nmt.fig7(args.finals, args.figure)
-    nmt.table(args.finals, args.table)
-
-
 NO_TENSORBOARD_HELP = "write no TensorBoard event files (config key tensorboard: false)"
 
 
@@ -250,10 +176,12 @@ def environment(args):
     environment.write(args.records, args.out)
 
 
-def cost(args):
-    from lskd.paper import cost
+def paper(args):
+    """One table or figure of lskd/paper/outputs.py, which parses its arguments: the parser
+    below does not import it, so that adding an output leaves other commands' code unchanged."""
+    from lskd.paper import outputs
 
-    cost.write(args.benchmarks, args.table, args.figure)
+    outputs.main(args.kind, args.rest)
 
 
 def _training_arguments(p: argparse.ArgumentParser) -> None:
@@ -271,24 +199,17 @@ def _training_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-tensorboard", action="store_true", help=NO_TENSORBOARD_HELP)
 
 
-def _figure_and_table(sub, name: str, help: str, runs: str, func) -> argparse.ArgumentParser:
-    """A command that turns runs' final.json files into one figure and one table."""
-    p = sub.add_parser(name, help=help)
-    p.add_argument("--finals", nargs="+", required=True, help=f"{runs} final.json files")
-    p.add_argument("--figure", required=True, help="figure stem (writes .png, .pdf)")
-    p.add_argument("--table", required=True, help="table stem (writes .csv, .md, .tex)")
-    p.set_defaults(func=func)
-    return p
+def _inference_arguments(p: argparse.ArgumentParser, out_help: str | None = None) -> None:
+    """The arguments every command that runs a trained model takes."""
+    p.add_argument("--model", required=True, help="the run's model.pt")
+    p.add_argument("--data", required=True, help="curated dataset folder")
+    p.add_argument("--out", required=True, help=out_help)
+    p.add_argument("--bf16", action="store_true")
+    p.add_argument("--threads", type=int, default=os.cpu_count())
 
 
-# the paper's numbers stand beside a dataset's results only where it matches the paper's dataset
-INFOS_HELP = "datasets' dataset.json files (without them, no paper values are shown)"
-
-
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="lskd", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
-
+def _image_commands(sub) -> None:
+    """Curation, training, and the commands that run a trained image model."""
     c = sub.add_parser("curate", help="write manifest.csv + dataset.json for one dataset")
     c.add_argument("--spec", type=_json, required=True, help="the dataset's config entry (JSON)")
     c.add_argument("--out", required=True)
@@ -317,99 +238,23 @@ def parser() -> argparse.ArgumentParser:
     st.set_defaults(func=train_student)
 
     ct = sub.add_parser("cache-teacher", help="teacher logits on the unaugmented train split")
-    ct.add_argument("--model", required=True)
-    ct.add_argument("--data", required=True)
-    ct.add_argument("--out", required=True)
-    ct.add_argument("--bf16", action="store_true")
-    ct.add_argument("--threads", type=int, default=os.cpu_count())
+    _inference_arguments(ct)
     ct.set_defaults(func=cache_teacher)
 
     e = sub.add_parser("evaluate", help="accuracy, stability metrics, class-mean probabilities")
-    e.add_argument("--model", required=True)
+    _inference_arguments(e)
     e.add_argument("--final", required=True, help="the run's final.json (its metadata is kept)")
-    e.add_argument("--data", required=True)
-    e.add_argument("--out", required=True)
     e.add_argument("--split", default="val")
-    e.add_argument("--bf16", action="store_true")
-    e.add_argument("--threads", type=int, default=os.cpu_count())
     e.set_defaults(func=evaluate)
 
-    s = sub.add_parser("stability-table", help="Table 1 (intra-class) or Table 10 (inter-class)")
-    s.add_argument("--table", choices=["table1", "table10"], required=True)
-    s.add_argument("--evals", nargs="+", required=True, help="eval.json files")
-    s.add_argument("--infos", nargs="*", default=[], help=INFOS_HELP)
-    s.add_argument("--out", required=True, help="output stem (writes .csv, .md, .tex)")
-    s.set_defaults(func=stability_table)
-
-    k = sub.add_parser("kd-table", help="Tables 2, 7, 8, 9 or the temperature sweep")
-    k.add_argument(
-        "--table", choices=["table2", "table7", "table8", "table9", "temperature"], required=True
-    )
-    k.add_argument("--finals", nargs="+", required=True, help="the students' final.json files")
-    k.add_argument("--infos", nargs="*", default=[], help=INFOS_HELP)
-    k.add_argument("--out", required=True, help="output stem (writes .csv, .md, .tex)")
-    k.set_defaults(func=kd_table)
-
-    kf = sub.add_parser("kd-figure", help="Figure 5 (KD curves) or Figure 8 (teacher vs student)")
-    kf.add_argument("--figure", choices=["fig5", "fig8"], required=True)
-    kf.add_argument("--finals", nargs="+", required=True, help="the students' final.json files")
-    kf.add_argument("--out", required=True, help="output stem (writes .png, .pdf)")
-    kf.set_defaults(func=kd_figure)
-
     fe = sub.add_parser("features", help="penultimate activations of chosen classes (Fig. 1)")
-    fe.add_argument("--model", required=True)
-    fe.add_argument("--data", required=True)
+    _inference_arguments(fe, "the .npz file")
     fe.add_argument("--classes", nargs=3, required=True, help="similar, similar, different")
     fe.add_argument("--per-class", type=int, default=200)
-    fe.add_argument("--out", required=True, help="the .npz file")
-    fe.add_argument("--bf16", action="store_true")
-    fe.add_argument("--threads", type=int, default=os.cpu_count())
     fe.set_defaults(func=features)
 
-    fg = sub.add_parser("figure", help="Figure 1 (projection), 2 (diagram) or 3 (loss curves)")
-    fg.add_argument("--figure", choices=["fig1", "fig2", "fig3"], required=True)
-    fg.add_argument("--without-ls", help="fig1: penultimate.npz of the teacher without LS")
-    fg.add_argument("--with-ls", help="fig1: penultimate.npz of the teacher with LS")
-    fg.add_argument("--distances", help="fig1: CSV of the cluster distances D1, D2, Dc")
-    fg.add_argument("--out", required=True, help="output stem (writes .png, .pdf)")
-    fg.set_defaults(func=figure)
 
-    cl = sub.add_parser("claims", help="CLAIMS.md: the paper's claims (a)-(m), checked")
-    cl.add_argument("--reference", nargs="?", const="", help="check the CSV tables in this "
-                    "folder (the format of lskd/paper/reference/; none given: those) instead of "
-                    "a run's files")  # fmt: skip
-    cl.add_argument("--teachers", nargs="*", default=[], help="teachers' eval/eval.json")
-    cl.add_argument("--students", nargs="*", default=[], help="students' eval/eval.json")
-    cl.add_argument("--bnn", nargs="*", default=[], help="ReActNet step-2 eval/eval.json")
-    cl.add_argument("--infos", nargs="*", default=[], help="datasets' dataset.json")
-    cl.add_argument("--fig1-distances", help="results/tables/fig1_distances.csv")
-    cl.add_argument("--fig1-features", nargs="*", default=[], help="penultimate.npz w/o, w/ LS")
-    cl.add_argument("--nmt", nargs="*", default=[], help="NMT runs' final.json")
-    cl.add_argument("--margin-top1", type=float, help="non-inferiority margin, top-1 points")
-    cl.add_argument("--margin-bleu", type=float, help="non-inferiority margin, BLEU points")
-    cl.add_argument("--out", required=True)
-    cl.set_defaults(func=claims)
-
-    bp = _figure_and_table(sub, "bnn-paper", "Figure 6 and the BNN table", "ReActNet", bnn_paper)
-    bp.add_argument("--infos", nargs="*", default=[], help=INFOS_HELP)
-
-    dt = sub.add_parser("dataset-table", help="Tables 3-6 and Figure 9 (long tail, #classes)")
-    dt.add_argument(
-        "--table", choices=["table3", "table4", "table5", "table6", "fig9"], required=True
-    )
-    dt.add_argument("--evals", nargs="*", default=[], help="teachers' eval.json files")
-    dt.add_argument("--infos", nargs="*", default=[], help="datasets' dataset.json files")
-    dt.add_argument("--finals", nargs="*", default=[], help="students' final.json files")
-    dt.add_argument("--dataset-dirs", nargs="*", default=[], help="curated dataset folders")
-    dt.add_argument("--out", required=True, help="output stem")
-    dt.set_defaults(func=dataset_table)
-
-    f = sub.add_parser("fig4", help="Figure 4: class-mean probabilities without/with LS")
-    f.add_argument("--without-ls", nargs="+", required=True, help="class_mean_probs.csv files")
-    f.add_argument("--with-ls", nargs="+", required=True, help="class_mean_probs.csv files")
-    f.add_argument("--title", default="")
-    f.add_argument("--out", required=True, help="output stem (writes .png, .pdf)")
-    f.set_defaults(func=fig4)
+def _nmt_commands(sub) -> None:
     n = sub.add_parser("nmt-prepare", help="tokenise, clean, split and learn BPE (NMT)")
     n.add_argument("--spec", type=_json, required=True, help="the nmt.corpus entry (JSON)")
     n.add_argument("--merges", type=int, required=True, help="BPE merge operations")
@@ -457,7 +302,30 @@ def parser() -> argparse.ArgumentParser:
     ng.add_argument("--threads", type=int, default=os.cpu_count())
     ng.set_defaults(func=nmt_test)
 
-    _figure_and_table(sub, "nmt-paper", "Figure 7 and the NMT table", "NMT runs'", nmt_paper)
+
+def _report_commands(sub) -> None:
+    """The paper's tables and figures, its claims checked, and the records' provenance."""
+    pp = sub.add_parser("paper", help="one table or figure declared in lskd/paper/outputs.py")
+    pp.add_argument("kind", choices=["table", "figure"])
+    pp.add_argument("rest", nargs=argparse.REMAINDER,
+                    help="its name, --out and its inputs ('lskd paper table --help')")  # fmt: skip
+    pp.set_defaults(func=paper)
+
+    cl = sub.add_parser("claims", help="CLAIMS.md: the paper's claims (a)-(m), checked")
+    cl.add_argument("--reference", nargs="?", const="", help="check the CSV tables in this "
+                    "folder (the format of lskd/paper/reference/; none given: those) instead of "
+                    "a run's files")  # fmt: skip
+    cl.add_argument("--teachers", nargs="*", default=[], help="teachers' eval/eval.json")
+    cl.add_argument("--students", nargs="*", default=[], help="students' eval/eval.json")
+    cl.add_argument("--bnn", nargs="*", default=[], help="ReActNet step-2 eval/eval.json")
+    cl.add_argument("--infos", nargs="*", default=[], help="datasets' dataset.json")
+    cl.add_argument("--fig1-distances", help="results/tables/fig1_distances.csv")
+    cl.add_argument("--fig1-features", nargs="*", default=[], help="penultimate.npz w/o, w/ LS")
+    cl.add_argument("--nmt", nargs="*", default=[], help="NMT runs' final.json")
+    cl.add_argument("--margin-top1", type=float, help="non-inferiority margin, top-1 points")
+    cl.add_argument("--margin-bleu", type=float, help="non-inferiority margin, BLEU points")
+    cl.add_argument("--out", required=True)
+    cl.set_defaults(func=claims)
 
     en = sub.add_parser("environment", help="the records' provenance, and where they disagree")
     en.add_argument("--records", nargs="+", required=True,
@@ -465,12 +333,12 @@ def parser() -> argparse.ArgumentParser:
     en.add_argument("--out", required=True, help="output stem (writes .md, .csv)")
     en.set_defaults(func=environment)
 
-    co = sub.add_parser("cost", help="wall time and peak memory per rule group (benchmarks)")
-    co.add_argument("--benchmarks", nargs="+", required=True,
-                    help="results/benchmarks/<rule>/<wildcards>.tsv files")  # fmt: skip
-    co.add_argument("--table", required=True, help="table stem (writes .csv, .md, .tex)")
-    co.add_argument("--figure", required=True, help="figure stem (writes .png, .pdf)")
-    co.set_defaults(func=cost)
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lskd", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    for add_commands in (_image_commands, _nmt_commands, _report_commands):
+        add_commands(sub)
     return p
 
 

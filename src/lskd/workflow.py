@@ -1,4 +1,4 @@
-"""What the Snakefile needs from the config: semantic checks and target lists.
+"""What the Snakefile needs from the config: semantic checks, run paths and target lists.
 
 ``refuse_duplicate_keys`` reads the config files again (Snakemake keeps the last of two equal
 keys); the JSON schema (workflow/schemas/config.schema.yaml) checks keys, types, ranges and
@@ -6,6 +6,12 @@ names; ``check`` adds what a schema cannot: finite numbers, references between e
 dataset files exist, and the class subsets, long tails and Figure 1 classes against the data
 where it is known before curation. All run when the workflow is parsed, before any job starts,
 and stop with one line naming the file or key.
+
+Run paths have one owner here: the rules take every run folder from ``DATA_DIR``, ``RUN_DIRS``
+and ``NMT_DIR`` (``pattern``), their ``--out`` and ``--data`` from their own outputs and inputs
+(``folder``, ``data_dir``), and every target list fills the same patterns (``run_dir``,
+``run_files``). A run's ``--meta``, its identity in final.json, comes from ``lskd.records``. The
+paper's tables and figures, their inputs and captions come from ``lskd.paper.outputs``.
 """
 
 import json
@@ -21,38 +27,10 @@ from jsonschema import ValidationError
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from lskd import fingerprint
+from lskd import fingerprint, records
 from lskd.data import fashion_mnist, official, subsets
 from lskd.data.errors import DataError
-
-TABLES = [
-    "table1",
-    "table10",
-    "table2",
-    "table7",
-    "table8",
-    "table9",
-    "temperature",
-    "bnn",
-    "table3",
-    "table4",
-    "table5",
-    "table6",
-    "nmt",
-    "cost",  # wall time and peak memory per rule group (results/benchmarks/)
-]
-FIGURES = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "fig8", "fig9", "cost"]
-ENVIRONMENT = ["results/environment.md", "results/environment.csv"]  # records' provenance
-
-
-def final_targets() -> list[str]:
-    """Every table (CSV, Markdown, LaTeX) and figure (PNG, PDF) of the paper and of the run's
-    cost, CLAIMS.md, and the environment summary."""
-    tables = [f"results/tables/{t}.{ext}" for t in TABLES for ext in ("csv", "md", "tex")]
-    figures = [f"results/figures/{f}.{ext}" for f in FIGURES for ext in ("png", "pdf")]
-    claims = ["results/CLAIMS.md", "results/claims/paper.md"]  # this run; the paper's tables
-    return tables + figures + ["results/tables/fig1_distances.csv"] + claims + ENVIRONMENT
-
+from lskd.paper import outputs
 
 # What a job asks a cluster for (profiles/slurm); the config's `resources` section overrides.
 RESOURCE_DEFAULTS = {
@@ -216,12 +194,21 @@ def _must_name(config: dict, where: str, value: str, section: str) -> None:
         )
 
 
+LS_KEYS = ("without_ls", "with_ls")  # a figure's two teachers (figures.fig1, figures.fig4)
 RESERVED = {"data", "logs", "tables", "figures", "nmt", "benchmarks"}  # other folders of results/
 
 
-def dataset_pattern(config: dict) -> str:
-    """The {dataset} wildcard matches configured datasets only (not results/nmt/...)."""
-    return "|".join(re.escape(name) for name in config["datasets"])
+def dataset_pattern(config: dict, pixels: bool | None = None) -> str:
+    """The {dataset} wildcard matches configured datasets only (not results/nmt/...); with
+    ``pixels``, only those whose curation does (True) or does not (False) keep their pixels."""
+    names = [d for d in config["datasets"] if pixels in (None, keeps_pixels(config, d))]
+    return "|".join(re.escape(name) for name in names) or "(?!)"  # (?!): matches nothing
+
+
+def keeps_pixels(config: dict, dataset: str) -> bool:
+    """Curation keeps the decoded pixels of a Fashion-MNIST dataset ({split}_pixels.npz, which
+    lskd.data.manifest.load_split reads), small enough for every job to load at once."""
+    return config["datasets"][dataset]["kind"] == "fashion_mnist"
 
 
 # Dataset keys that cut the source data (class subset, long tail) or do not change its rows.
@@ -300,7 +287,7 @@ def _cut_classes(config: dict, name: str) -> list[str] | None:
 
 def _check_fig1_classes(config: dict, classes_of: dict) -> None:
     fig1 = config["figures"]["fig1"]
-    for key in ("without_ls", "with_ls"):
+    for key in LS_KEYS:
         dataset = dataset_of(config, fig1[key])
         classes = classes_of[dataset]
         unknown = [c for c in fig1["classes"] if classes is not None and c not in classes]
@@ -360,7 +347,7 @@ def check(config: dict) -> None:
         _must_name(config, f"bnn.{step}", config["bnn"][step], "recipes")
     _check_nmt_corpus(config["nmt"]["corpus"])
     for fig in ("fig1", "fig4"):
-        for key in ("without_ls", "with_ls"):
+        for key in LS_KEYS:
             _must_name(config, f"figures.{fig}.{key}", config["figures"][fig][key], "teachers")
     _check_fig1_classes(config, classes_of)
 
@@ -369,7 +356,7 @@ def required_classes(config: dict, dataset: str) -> list[str]:
     """``--require-classes`` and Figure 1's classes, for the dataset Figure 1 is drawn on: its
     curation refuses a dataset without them, however it was checked at parse time."""
     fig1 = config["figures"]["fig1"]
-    if dataset not in {dataset_of(config, fig1[key]) for key in ("without_ls", "with_ls")}:
+    if dataset not in {dataset_of(config, fig1[key]) for key in LS_KEYS}:
         return []
     return ["--require-classes", *fig1["classes"]]
 
@@ -379,42 +366,126 @@ def dataset_of(config: dict, name: str, kind: str = "teachers") -> str:
     return entry["dataset"] if kind == "teachers" else dataset_of(config, entry["teacher"])
 
 
-def run_dir(config: dict, name: str, seed: int, kind: str = "teachers") -> str:
-    """Folder of one training run: ``kind`` is "teachers" or "students"."""
-    return f"results/{dataset_of(config, name, kind)}/{kind}/{name}/seed{seed}"
+# Run folders. Every rule takes its paths from these patterns (Snakemake wildcards in braces),
+# and every target list fills them in with ``run_dir``: nothing else spells a run's folder.
+DATA_DIR = "results/data/{dataset}"
+RUN_DIRS = {
+    "teachers": "results/{dataset}/teachers/{teacher}/seed{seed}",
+    "students": "results/{dataset}/students/{student}/seed{seed}",
+    "bnn": "results/{dataset}/bnn/{teacher}/seed{seed}/step{step}",  # ReActNet, steps 1 and 2
+    "nmt": "results/nmt/{role}/{teacher}/seed{seed}",  # role: teachers or students
+}
+NMT_DIR = "results/nmt"  # corpus/ and data-bin/ of the NMT runs, their runs below
+# evaluate_student's runs: a student's folder or ReActNet's step 2, below results/{dataset}/
+EVALUATED_DIR, EVALUATED_RUN = (
+    "results/{dataset}/{run}",
+    r"students/[^/]+/seed\d+|bnn/[^/]+/seed\d+/step2",
+)
+TEACHER_DIR, STUDENT_DIR = RUN_DIRS["teachers"], RUN_DIRS["students"]
 
 
-def teacher_evals(config: dict, names=None) -> list[str]:
-    names = config["teachers"] if names is None else names
-    return [f"{run_dir(config, n, s)}/eval/eval.json" for n in names for s in config["seeds"]]
+def pattern(kind: str, **fixed) -> str:
+    """The folder pattern of a ``kind`` of run (RUN_DIRS) with the wildcards ``fixed`` filled
+    in, the others left to Snakemake: ``pattern("bnn", step=1)``."""
+    text = RUN_DIRS[kind]
+    for key, value in fixed.items():
+        text = text.replace(f"{{{key}}}", str(value))
+    return text
 
 
-def fig1_features(config: dict, key: str) -> str:
-    """Figure 1 uses the first seed of the teacher named by figures.fig1.<key>."""
-    name = config["figures"]["fig1"][key]
-    return f"{run_dir(config, name, config['seeds'][0])}/eval/penultimate.npz"
+def run_dir(config: dict, name: str, seed: int, kind: str = "teachers", **fixed) -> str:
+    """Folder of one run: ``kind`` "teachers" or "students" (``name`` its key), "bnn" (the
+    teacher's name, ``step``) or "nmt" (the teacher's name in nmt.teachers, ``role``)."""
+    owner = "students" if kind == "students" else "teachers"  # whose config entry ``name`` is
+    if kind != "nmt":  # an image run, below its dataset's folder
+        fixed["dataset"] = dataset_of(config, name, owner)
+    return pattern(kind, **{owner.removesuffix("s"): name, "seed": seed, **fixed})
+
+
+def folder(wildcards, output) -> str:
+    """A rule param: the folder of the job's first output (its run folder, ``--out``)."""
+    return os.path.dirname(output[0])
+
+
+def data_dir(wildcards, input) -> str:
+    """A rule param: the curated dataset folder of the job's ``manifest`` input (``--data``)."""
+    return os.path.dirname(input.manifest)
+
+
+def bf16_flag(config: dict) -> str:
+    return "--bf16" if config["bf16"] else ""
+
+
+def tensorboard_flag(config: dict) -> str:
+    return "" if config["tensorboard"] else "--no-tensorboard"
+
+
+def run_files(config: dict, kind: str, file: str, names=None, steps=(1, 2)) -> list[str]:
+    """``file`` (a path inside the run folder) of every run of ``kind`` (RUN_DIRS; "nmt": the
+    teachers' runs, then the students'), for every seed; ``names``: only those; ``steps``: the
+    ReActNet steps."""
+    seeds = config["seeds"]
+    if kind == "bnn":
+        names = config["bnn"]["teachers"] if names is None else names
+        runs = [run_dir(config, t, s, kind, step=k) for t in names for s in seeds for k in steps]
+    elif kind == "nmt":
+        names = config["nmt"]["teachers"] if names is None else names
+        roles = ("teachers", "students")
+        runs = [run_dir(config, t, s, kind, role=r) for r in roles for t in names for s in seeds]
+    else:
+        names = config.get(kind, {}) if names is None else names
+        runs = [run_dir(config, n, s, kind) for n in names for s in seeds]
+    return [f"{run}/{file}" for run in runs]
+
+
+def teacher_evals(config: dict) -> list[str]:
+    return run_files(config, "teachers", "eval/eval.json")
+
+
+def student_finals(config: dict) -> list[str]:
+    return run_files(config, "students", "final.json")
 
 
 def bnn_finals(config: dict) -> list[str]:
     """final.json of both ReActNet steps, for every BNN teacher and seed."""
+    return run_files(config, "bnn", "final.json")
+
+
+def nmt_finals(config: dict) -> list[str]:
+    """final.json of every NMT teacher and its student, for every seed."""
+    return run_files(config, "nmt", "final.json")
+
+
+def evaluated(config: dict, file: str = "eval.json") -> list[str]:
+    """``eval/<file>`` of every evaluated image run: teachers, students, ReActNet step 2."""
     return [
-        f"results/{dataset_of(config, t)}/bnn/{t}/seed{s}/step{step}/final.json"
-        for t in config["bnn"]["teachers"]
-        for s in config["seeds"]
-        for step in (1, 2)
+        *run_files(config, "teachers", f"eval/{file}"),
+        *run_files(config, "students", f"eval/{file}"),
+        *run_files(config, "bnn", f"eval/{file}", steps=(2,)),
     ]
 
 
-def dataset_infos(config: dict) -> list[str]:
-    return [f"results/data/{d}/dataset.json" for d in config["datasets"]]
+def provenance_records(config: dict) -> list[str]:
+    """Every record that carries a provenance entry (lskd.provenance): the image runs' final.json
+    and eval.json, the NMT runs' final.json and test.json."""
+    finals = [run_files(config, kind, "final.json") for kind in ("teachers", "students", "bnn")]
+    nmt = [run_files(config, "nmt", file) for file in ("final.json", "test.json")]
+    return [path for paths in [*finals, evaluated(config), *nmt] for path in paths]
 
 
-def student_finals(config: dict) -> list[str]:
-    return [
-        f"{run_dir(config, n, s, 'students')}/final.json"
-        for n in config.get("students", {})
-        for s in config["seeds"]
-    ]
+def fig1_features(config: dict) -> list[str]:
+    """Figure 1 uses the first seed of the teachers without and with LS in figures.fig1."""
+    fig1, seed = config["figures"]["fig1"], config["seeds"][0]
+    return [f"{run_dir(config, fig1[key], seed)}/eval/penultimate.npz" for key in LS_KEYS]
+
+
+def data_file(dataset: str, file: str = "manifest.csv") -> str:
+    return f"{DATA_DIR.format(dataset=dataset)}/{file}"
+
+
+def dataset_files(config: dict, file: str = "dataset.json") -> list[str]:
+    """``file`` of every curated dataset: dataset.json or manifest.csv."""
+    return [data_file(d, file) for d in config["datasets"]]
 
 
 def student_inputs(config: dict, name: str, seed: int) -> dict:
@@ -424,7 +495,7 @@ def student_inputs(config: dict, name: str, seed: int) -> dict:
     inputs = {
         "teacher_model": f"{teacher}/model.pt",
         "teacher_final": f"{teacher}/final.json",
-        "manifest": f"results/data/{dataset_of(config, name, 'students')}/manifest.csv",
+        "manifest": data_file(dataset_of(config, name, "students")),
     }
     if student["cache_teacher"]:
         inputs["cache"] = f"{teacher}/cache/train_logits.pt"
@@ -447,35 +518,22 @@ def weights_flag(config: dict, teacher: str) -> str:
     return f"--weights {weights}" if weights else ""
 
 
-def run_meta(config: dict, name: str, seed: int, kind: str = "teachers") -> str:
-    entry = config[kind][name]
-    meta = {
-        "name": name,
-        "dataset": dataset_of(config, name, kind),
-        "recipe": entry["recipe"],
-        "seed": seed,
-    }
-    if kind == "students":
-        meta["teacher"] = entry["teacher"]
-    return json.dumps(meta, sort_keys=True)
-
-
-NMT_DIR = "results/nmt"
-
-
-def nmt_finals(config: dict) -> list[str]:
-    """final.json of every NMT teacher and its student, for every seed."""
-    return [
-        f"{NMT_DIR}/{role}/{name}/seed{seed}/final.json"
-        for role in ("teachers", "students")
-        for name in config["nmt"]["teachers"]
-        for seed in config["seeds"]
-    ]
+def run_meta(config: dict, name: str, seed: int, kind: str = "teachers", step=None) -> str:
+    """The ``--meta`` of a run (its identity in final.json, ``lskd.records``): ``kind`` and
+    ``name`` as for ``run_dir``; a ReActNet run is named after its teacher."""
+    if kind == "bnn":
+        recipe, teacher, role = config["bnn"][f"step{step}"], name, "student"
+    else:
+        entry, role = config[kind][name], "teacher" if kind == "teachers" else "student"
+        recipe, teacher = entry["recipe"], entry.get("teacher")
+    dataset = dataset_of(config, name, "students" if kind == "students" else "teachers")
+    fields = {"dataset": dataset, "recipe": recipe, "teacher": teacher, "step": step}
+    return records.identity(role, name, seed, **fields)
 
 
 def nmt_student_inputs(config: dict, teacher: str, seed: int) -> dict:
     """The teacher's model.pt, and its exported top-k when the student uses the cache."""
-    run = f"{NMT_DIR}/teachers/{teacher}/seed{seed}"
+    run = run_dir(config, teacher, seed, "nmt", role="teachers")
     inputs = {"teacher": f"{run}/model.pt", "data_bin": f"{NMT_DIR}/data-bin"}
     if config["nmt"]["kd"]["cache_teacher"]:
         inputs["topk"] = f"{run}/topk.pt"
@@ -483,17 +541,90 @@ def nmt_student_inputs(config: dict, teacher: str, seed: int) -> dict:
 
 
 def nmt_meta(config: dict, role: str, teacher: str, seed: int) -> str:
-    kd = config["nmt"]["kd"]
-    meta = {
-        "role": role,
-        "name": teacher,
-        "teacher_alpha": config["nmt"]["teachers"][teacher],
-        "seed": seed,
-        "model": config["nmt"]["model"],
-    }
-    if role == "student":
-        meta |= {"kd": kd}
-    return json.dumps(meta, sort_keys=True)
+    """The ``--meta`` of an NMT run (``lskd.records``): a student is named after its teacher."""
+    nmt = config["nmt"]
+    kd = nmt["kd"] if role == "student" else None
+    alpha = nmt["teachers"][teacher]
+    return records.identity(role, teacher, seed, teacher_alpha=alpha, model=nmt["model"], kd=kd)
+
+
+# The files each kind of input of a paper output (lskd.paper.outputs.Inputs) names.
+PAPER_INPUTS = {
+    "teacher_evals": teacher_evals,
+    "student_finals": student_finals,
+    "bnn_finals": bnn_finals,
+    "nmt_finals": nmt_finals,
+    "nmt_tests": lambda c: run_files(c, "nmt", "test.json"),
+    "infos": dataset_files,
+    "manifests": lambda c: dataset_files(c, "manifest.csv"),
+    "fig1_without_ls": lambda c: fig1_features(c)[:1],
+    "fig1_with_ls": lambda c: fig1_features(c)[1:],
+    "fig4_without_ls": lambda c: fig4_probs(c, "without_ls"),
+    "fig4_with_ls": lambda c: fig4_probs(c, "with_ls"),
+    "benchmarks": lambda c: benchmark_files(c),
+}
+
+
+def fig4_probs(config: dict, key: str) -> list[str]:
+    """Figure 4 averages every seed of the teacher named by figures.fig4.<key>."""
+    name = config["figures"]["fig4"][key]
+    return run_files(config, "teachers", "eval/class_mean_probs.csv", [name])
+
+
+def paper_inputs(config: dict, kind: str, name: str) -> dict[str, list[str]]:
+    """The files the ``kind`` output ``name`` reads, by input (a rule's input, unpacked)."""
+    return {key: PAPER_INPUTS[key](config) for key in outputs.get(kind, name).inputs}
+
+
+def paper_arguments(wildcards, input) -> list[str]:
+    """A rule param: ``lskd paper``'s input arguments for the job's named inputs."""
+    return [
+        arg
+        for key, files in input.items()
+        for arg in ["--" + key.replace("_", "-"), *(files if isinstance(files, list) else [files])]
+    ]
+
+
+def output_pattern(kind: str, rule: str = "") -> str:
+    """The wildcard constraint of the ``kind`` outputs that ``rule`` builds ("": its kind's)."""
+    return "|".join(re.escape(name) for name in outputs.names(kind, rule))
+
+
+def builder_code(kind: str, name: str) -> str:
+    """The fingerprint of the module whose function builds an output (a rule param: an edit
+    to it reruns the outputs it builds, and no other)."""
+    return fingerprint.module_fingerprint(SRC, (outputs.get(kind, name).module,))
+
+
+def caption(kind: str, name: str) -> str:
+    return outputs.get(kind, name).caption
+
+
+def output_files(kind: str, name: str) -> list[str]:
+    return outputs.get(kind, name).files
+
+
+def stem(wildcards, output) -> str:
+    """A rule param: the job's first output without its suffix (``lskd paper``'s ``--out``)."""
+    return os.path.splitext(output[0])[0]
+
+
+def stems(wildcards, output) -> list[str]:
+    """A rule param: the stems of the job's outputs, each once, in their order."""
+    return list(dict.fromkeys(os.path.splitext(path)[0] for path in output))
+
+
+TABLES = outputs.names(outputs.TABLE)
+FIGURES = outputs.names(outputs.FIGURE)
+ENVIRONMENT = ["results/environment.md", "results/environment.csv"]  # records' provenance
+
+
+def final_targets() -> list[str]:
+    """Every table (CSV, Markdown, LaTeX) and figure (PNG, PDF) of lskd.paper.outputs,
+    CLAIMS.md, and the environment summary."""
+    files = [path for output in outputs.OUTPUTS for path in output.files]
+    claims = ["results/CLAIMS.md", "results/claims/paper.md"]  # this run; the paper's tables
+    return files + claims + ENVIRONMENT
 
 
 BENCHMARKS = "results/benchmarks"
@@ -507,11 +638,13 @@ def benchmark_files(config: dict) -> list[str]:
     teachers = [f"{dataset_of(config, t)}/{t}_seed{s}" for t in config["teachers"] for s in seeds]
     students = config.get("students", {})
     cached = {s["teacher"] for s in students.values() if s["cache_teacher"]}
-    fig1 = {config["figures"]["fig1"][key] for key in ("without_ls", "with_ls")}
+    fig1 = {config["figures"]["fig1"][key] for key in LS_KEYS}
     bnn = [f"{dataset_of(config, t)}/{t}_seed{s}" for t in config["bnn"]["teachers"] for s in seeds]
     nmt_runs = [f"{t}_seed{s}" for t in nmt["teachers"] for s in seeds]
+    datasets = config["datasets"]
     jobs = {
-        "curate": list(config["datasets"]),
+        "curate": [d for d in datasets if not keeps_pixels(config, d)],
+        "curate_fashion_mnist": [d for d in datasets if keeps_pixels(config, d)],
         "train_teacher": teachers,
         "evaluate_teacher": teachers,
         "cache_teacher": [f"{dataset_of(config, t)}/{t}_seed{s}" for t in cached for s in seeds],
@@ -532,12 +665,8 @@ def benchmark_files(config: dict) -> list[str]:
         "nmt_export_topk": nmt_runs if nmt["kd"]["cache_teacher"] else [],
         "nmt_student": nmt_runs,
         "nmt_test": [f"{role}/{run}" for role in ("teachers", "students") for run in nmt_runs],
-        "stability_table": ["table1", "table10"],
-        "kd_table": ["table2", "table7", "table8", "table9", "temperature"],
-        "kd_figure": ["fig5", "fig8"],
-        "dataset_table": ["table3", "table4", "table5", "table6"],
-        "drawn_figure": ["fig2", "fig3"],
-        **dict.fromkeys(["fig1", "fig4", "fig9", "bnn_paper", "nmt_paper"], [""]),
+        "table": outputs.names(outputs.TABLE, rule=""),  # but the cost rule's outputs
+        "figure": outputs.names(outputs.FIGURE, rule=""),
         **dict.fromkeys(["claims", "claims_paper", "environment"], [""]),
     }
     return [

@@ -3,6 +3,8 @@
 from lskd.nmt import LANGS, SPLITS
 
 NMT = lw.NMT_DIR
+NMT_TEACHER = lw.pattern("nmt", role="teachers")
+NMT_STUDENT = lw.pattern("nmt", role="students")
 
 
 rule nmt_prepare:
@@ -21,7 +23,7 @@ rule nmt_prepare:
         code=lw.code("nmt-prepare"),
         spec=json.dumps(config["nmt"]["corpus"], sort_keys=True),
         merges=config["nmt"]["bpe_merges"],
-        out=lambda wc, output: os.path.dirname(output.codes),
+        out=lw.folder,
     shell:
         "python -m lskd nmt-prepare --spec {params.spec:q} --merges {params.merges}"
         " --out {params.out:q} > {log:q} 2>&1"
@@ -54,9 +56,9 @@ rule nmt_teacher:
     input:
         data_bin=rules.nmt_binarize.output,
     output:
-        model=f"{NMT}/teachers/{{teacher}}/seed{{seed}}/model.pt",
-        curve=f"{NMT}/teachers/{{teacher}}/seed{{seed}}/curve.csv",
-        final=f"{NMT}/teachers/{{teacher}}/seed{{seed}}/final.json",
+        model=f"{NMT_TEACHER}/model.pt",
+        curve=f"{NMT_TEACHER}/curve.csv",
+        final=f"{NMT_TEACHER}/final.json",
     log:
         "results/logs/nmt/teachers/{teacher}_seed{seed}.log",
     benchmark:
@@ -68,12 +70,12 @@ rule nmt_teacher:
         **lw.resources(config, "nmt"),
     params:
         code=lw.code("nmt-train"),
-        tensorboard="" if config["tensorboard"] else "--no-tensorboard",
+        tensorboard=lw.tensorboard_flag(config),
         model=json.dumps(config["nmt"]["model"], sort_keys=True),
         train=json.dumps(config["nmt"]["train"], sort_keys=True),
         label_smoothing=lambda wc: config["nmt"]["teachers"][wc.teacher],
         meta=lambda wc: lw.nmt_meta(config, "teacher", wc.teacher, int(wc.seed)),
-        out=lambda wc, output: os.path.dirname(output.model),
+        out=lw.folder,
     shell:
         "python -m lskd nmt-train --data-bin {input.data_bin:q} --out {params.out:q}"
         " --model {params.model:q} --train {params.train:q}"
@@ -88,7 +90,7 @@ rule nmt_export_topk:
         teacher=rules.nmt_teacher.output.model,
         data_bin=rules.nmt_binarize.output,
     output:
-        f"{NMT}/teachers/{{teacher}}/seed{{seed}}/topk.pt",
+        f"{NMT_TEACHER}/topk.pt",
     log:
         "results/logs/nmt/teachers/{teacher}_seed{seed}_topk.log",
     benchmark:
@@ -113,9 +115,9 @@ rule nmt_student:
     input:
         unpack(lambda wc: lw.nmt_student_inputs(config, wc.teacher, int(wc.seed))),
     output:
-        model=f"{NMT}/students/{{teacher}}/seed{{seed}}/model.pt",
-        curve=f"{NMT}/students/{{teacher}}/seed{{seed}}/curve.csv",
-        final=f"{NMT}/students/{{teacher}}/seed{{seed}}/final.json",
+        model=f"{NMT_STUDENT}/model.pt",
+        curve=f"{NMT_STUDENT}/curve.csv",
+        final=f"{NMT_STUDENT}/final.json",
     log:
         "results/logs/nmt/students/{teacher}_seed{seed}.log",
     benchmark:
@@ -127,7 +129,7 @@ rule nmt_student:
         **lw.resources(config, "nmt"),
     params:
         code=lw.code("nmt-train"),
-        tensorboard="" if config["tensorboard"] else "--no-tensorboard",
+        tensorboard=lw.tensorboard_flag(config),
         model=json.dumps(config["nmt"]["model"], sort_keys=True),
         train=json.dumps(config["nmt"]["train"], sort_keys=True),
         kd=json.dumps(config["nmt"]["kd"], sort_keys=True),
@@ -138,7 +140,7 @@ rule nmt_student:
             else ["--teacher", input.teacher]
         ),
         meta=lambda wc: lw.nmt_meta(config, "student", wc.teacher, int(wc.seed)),
-        out=lambda wc, output: os.path.dirname(output.model),
+        out=lw.folder,
     shell:
         "python -m lskd nmt-train --data-bin {input.data_bin:q} --out {params.out:q}"
         " --model {params.model:q} --train {params.train:q}"
@@ -150,14 +152,15 @@ rule nmt_student:
 rule nmt_test:
     """BLEU of a teacher or student on the test split (fairseq-generate, beam search)."""
     input:
-        model=f"{NMT}/{{role}}/{{name}}/seed{{seed}}/model.pt",
+        model=f"{lw.pattern('nmt')}/model.pt",
         data_bin=rules.nmt_binarize.output,
     output:
-        f"{NMT}/{{role}}/{{name}}/seed{{seed}}/test.json",
+        bleu=f"{lw.pattern('nmt')}/test.json",
+        generated=f"{lw.pattern('nmt')}/test.generate.txt",
     log:
-        "results/logs/nmt/{role}/{name}_seed{seed}_test.log",
+        "results/logs/nmt/{role}/{teacher}_seed{seed}_test.log",
     benchmark:
-        "results/benchmarks/nmt_test/{role}/{name}_seed{seed}.tsv"
+        "results/benchmarks/nmt_test/{role}/{teacher}_seed{seed}.tsv"
     wildcard_constraints:
         role="teachers|students",
     conda:
@@ -170,33 +173,4 @@ rule nmt_test:
         beam=config["nmt"]["train"]["beam"],
     shell:
         "python -m lskd nmt-test --data-bin {input.data_bin:q} --model {input.model:q} --beam {params.beam}"
-        " --out {output:q} --threads {threads} > {log:q} 2>&1"
-
-
-rule nmt_paper:
-    """Figure 7 (BLEU curves of teachers and students) and the NMT table."""
-    input:
-        finals=lw.nmt_finals(config),
-        tests=[f.replace("final.json", "test.json") for f in lw.nmt_finals(config)],
-    output:
-        report(
-            multiext("results/figures/fig7", ".png", ".pdf"),
-            caption="../report/fig7.rst",
-            category="Figures",
-        ),
-        report(
-            multiext("results/tables/nmt", ".csv", ".md", ".tex"),
-            caption="../report/nmt_table.rst",
-            category="Tables",
-        ),
-    log:
-        "results/logs/paper/nmt.log",
-    benchmark:
-        "results/benchmarks/nmt_paper.tsv"
-    conda:
-        "../../envs/lskd.yaml"
-    params:
-        code=lw.code("nmt-paper"),
-    shell:
-        "python -m lskd nmt-paper --finals {input.finals:q} --figure results/figures/fig7"
-        " --table results/tables/nmt > {log:q} 2>&1"
+        " --out {output.bleu:q} --threads {threads} > {log:q} 2>&1"

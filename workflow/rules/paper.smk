@@ -1,193 +1,83 @@
 from lskd.paper.results import reference_digest
 
 
-rule stability_table:
-    """Table 1 (intra-class, Algorithm 1) and Table 10 (inter-class, Eq. 5), beside the paper's."""
+# Every table and figure is an entry of lskd/paper/outputs.py: its inputs, its builder, its
+# caption. The `table` and `figure` rules build them, the `cost` rule the two that read every
+# other job's benchmark file.
+rule table:
+    """A table of lskd/paper/outputs.py: CSV (its numbers), Markdown and LaTeX (as shown)."""
     input:
-        evals=lw.teacher_evals(config),
-        infos=lw.dataset_infos(config),
+        unpack(lambda wc: lw.paper_inputs(config, "table", wc.table)),
     output:
         report(
             multiext("results/tables/{table}", ".csv", ".md", ".tex"),
-            caption="../report/stability_table.rst",
+            caption="../report/table.rst",
             category="Tables",
         ),
     log:
         "results/logs/paper/{table}.log",
     benchmark:
-        "results/benchmarks/stability_table/{table}.tsv"
+        "results/benchmarks/table/{table}.tsv"
     wildcard_constraints:
-        table="table1|table10",
+        table=lw.output_pattern("table"),
     conda:
         "../../envs/lskd.yaml"
     params:
-        code=lw.code("stability-table"),
+        code=lw.code("paper"),
+        builder=lambda wc: lw.builder_code("table", wc.table),
+        table_caption=lambda wc: lw.caption("table", wc.table),
+        inputs=lw.paper_arguments,
+        stem=lw.stem,
     shell:
-        "python -m lskd stability-table --table {wildcards.table:q} --evals {input.evals:q}"
-        " --infos {input.infos:q} --out results/tables/{wildcards.table:q} > {log:q} 2>&1"
+        "python -m lskd paper table {wildcards.table:q} {params.inputs:q} --out {params.stem:q}"
+        " > {log:q} 2>&1"
 
 
-rule fig4:
-    """Figure 4: mean per-class probabilities of a teacher without and with LS."""
+rule figure:
+    """A figure of lskd/paper/outputs.py: PNG and PDF."""
     input:
-        without_ls=lw.teacher_evals(config, [config["figures"]["fig4"]["without_ls"]]),
-        with_ls=lw.teacher_evals(config, [config["figures"]["fig4"]["with_ls"]]),
-    output:
-        report(
-            multiext("results/figures/fig4", ".png", ".pdf"),
-            caption="../report/fig4.rst",
-            category="Figures",
-        ),
-    log:
-        "results/logs/paper/fig4.log",
-    benchmark:
-        "results/benchmarks/fig4.tsv"
-    conda:
-        "../../envs/lskd.yaml"
-    params:
-        code=lw.code("fig4"),
-        without_ls=lambda wc, input: [
-            p.replace("eval.json", "class_mean_probs.csv") for p in input.without_ls
-        ],
-        with_ls=lambda wc, input: [
-            p.replace("eval.json", "class_mean_probs.csv") for p in input.with_ls
-        ],
-    shell:
-        "python -m lskd fig4 --without-ls {params.without_ls:q} --with-ls {params.with_ls:q}"
-        " --out results/figures/fig4 > {log:q} 2>&1"
-
-
-rule kd_table:
-    """Tables 2, 7, 8, 9 and the temperature sweep, from the students' final.json files."""
-    input:
-        finals=lw.student_finals(config),
-        infos=lw.dataset_infos(config),
-    output:
-        report(
-            multiext("results/tables/{table}", ".csv", ".md", ".tex"),
-            caption="../report/kd_table.rst",
-            category="Tables",
-        ),
-    log:
-        "results/logs/paper/{table}.log",
-    benchmark:
-        "results/benchmarks/kd_table/{table}.tsv"
-    wildcard_constraints:
-        table="table2|table7|table8|table9|temperature",
-    conda:
-        "../../envs/lskd.yaml"
-    params:
-        code=lw.code("kd-table"),
-    shell:
-        "python -m lskd kd-table --table {wildcards.table:q} --finals {input.finals:q}"
-        " --infos {input.infos:q} --out results/tables/{wildcards.table:q} > {log:q} 2>&1"
-
-
-rule kd_figure:
-    """Figure 5 (distillation loss and accuracy curves) and Figure 8 (teacher vs student)."""
-    input:
-        lw.student_finals(config),
+        unpack(lambda wc: lw.paper_inputs(config, "figure", wc.figure)),
     output:
         report(
             multiext("results/figures/{figure}", ".png", ".pdf"),
-            caption="../report/kd_figure.rst",
+            caption="../report/figure.rst",
             category="Figures",
         ),
     log:
         "results/logs/paper/{figure}.log",
     benchmark:
-        "results/benchmarks/kd_figure/{figure}.tsv"
+        "results/benchmarks/figure/{figure}.tsv"
     wildcard_constraints:
-        figure="fig5|fig8",
+        figure=lw.output_pattern("figure"),
     conda:
         "../../envs/lskd.yaml"
     params:
-        code=lw.code("kd-figure"),
+        code=lw.code("paper"),
+        builder=lambda wc: lw.builder_code("figure", wc.figure),
+        figure_caption=lambda wc: lw.caption("figure", wc.figure),
+        inputs=lw.paper_arguments,
+        stem=lw.stem,
     shell:
-        "python -m lskd kd-figure --figure {wildcards.figure:q} --finals {input:q}"
-        " --out results/figures/{wildcards.figure:q} > {log:q} 2>&1"
-
-
-rule fig1:
-    """Figure 1: penultimate activations in the plane of three templates (Mueller et al.)."""
-    input:
-        without_ls=lw.fig1_features(config, "without_ls"),
-        with_ls=lw.fig1_features(config, "with_ls"),
-    output:
-        report(
-            multiext("results/figures/fig1", ".png", ".pdf"),
-            caption="../report/fig1.rst",
-            category="Figures",
-        ),
-        distances="results/tables/fig1_distances.csv",
-    log:
-        "results/logs/paper/fig1.log",
-    benchmark:
-        "results/benchmarks/fig1.tsv"
-    conda:
-        "../../envs/lskd.yaml"
-    params:
-        code=lw.code("figure"),
-    shell:
-        "python -m lskd figure --figure fig1 --without-ls {input.without_ls:q} --with-ls {input.with_ls:q}"
-        " --distances {output.distances:q} --out results/figures/fig1 > {log:q} 2>&1"
-
-
-rule drawn_figure:
-    """Figure 2 (KD vs LS diagram) and Figure 3 (label-smoothed logistic loss), from code."""
-    output:
-        report(
-            multiext("results/figures/{figure}", ".png", ".pdf"),
-            caption="../report/drawn_figure.rst",
-            category="Figures",
-        ),
-    log:
-        "results/logs/paper/{figure}.log",
-    benchmark:
-        "results/benchmarks/drawn_figure/{figure}.tsv"
-    wildcard_constraints:
-        figure="fig2|fig3",
-    conda:
-        "../../envs/lskd.yaml"
-    params:
-        code=lw.code("figure"),
-    shell:
-        "python -m lskd figure --figure {wildcards.figure:q} --out results/figures/{wildcards.figure:q}"
+        "python -m lskd paper figure {wildcards.figure:q} {params.inputs:q} --out {params.stem:q}"
         " > {log:q} 2>&1"
 
 
 # CLAIMS.md reads every model's evaluation and per-image predictions (students and ReActNet
-# step 2 too), the last epoch's losses, Figure 1's features and the NMT test outputs.
-STUDENT_EVALS = [
-    f.replace("final.json", "eval/eval.json") for f in lw.student_finals(config)
-]
-BNN_EVALS = [
-    f.replace("final.json", "eval/eval.json")
-    for f in lw.bnn_finals(config)
-    if "/step2/" in f
-]
-EVALS = lw.teacher_evals(config) + STUDENT_EVALS + BNN_EVALS
-
-
+# step 2 too), the students' last epoch's losses, Figure 1's features and the NMT test outputs.
 rule claims:
     """results/CLAIMS.md: each claim (a)-(m) of the paper with this run's evidence: effect, 95 %
     interval (seeds and a paired bootstrap over the test images), n and a verdict."""
     input:
         teachers=lw.teacher_evals(config),
-        students=STUDENT_EVALS,
-        bnn=BNN_EVALS,
-        predictions=[p.replace("eval.json", "predictions.npz") for p in EVALS],
-        metrics=[
-            f.replace("final.json", "metrics.csv") for f in lw.student_finals(config)
-        ],
-        infos=lw.dataset_infos(config),
-        fig1_distances="results/tables/fig1_distances.csv",
-        fig1_features=[
-            lw.fig1_features(config, "without_ls"),
-            lw.fig1_features(config, "with_ls"),
-        ],
+        students=lw.run_files(config, "students", "eval/eval.json"),
+        bnn=lw.run_files(config, "bnn", "eval/eval.json", steps=(2,)),
+        predictions=lw.evaluated(config, "predictions.npz"),
+        metrics=lw.run_files(config, "students", "metrics.csv"),
+        infos=lw.dataset_files(config),
+        fig1_distances=lw.output_files("table", "fig1_distances")[0],  # its CSV
+        fig1_features=lw.fig1_features(config),
         nmt=lw.nmt_finals(config),
-        nmt_tests=[f.replace("final.json", "test.json") for f in lw.nmt_finals(config)],
+        nmt_tests=lw.run_files(config, "nmt", "test.json"),
     output:
         report("results/CLAIMS.md", caption="../report/claims.rst", category="Claims"),
     log:
@@ -233,79 +123,11 @@ rule claims_paper:
         " --margin-bleu {params.bleu} --out {output:q} > {log:q} 2>&1"
 
 
-rule dataset_table:
-    """Tables 3-6 and Figure 9: long-tailed data, the number of classes, the dataset overview."""
-    input:
-        # each table reads only what it shows, so that a student's change reruns Table 6 alone
-        evals=lambda wc: (
-            lw.teacher_evals(config) if wc.table in ("table3", "table4") else []
-        ),
-        infos=lw.dataset_infos(config),
-        finals=lambda wc: lw.student_finals(config) if wc.table == "table6" else [],
-    output:
-        report(
-            multiext("results/tables/{table}", ".csv", ".md", ".tex"),
-            caption="../report/dataset_table.rst",
-            category="Tables",
-        ),
-    log:
-        "results/logs/paper/{table}.log",
-    benchmark:
-        "results/benchmarks/dataset_table/{table}.tsv"
-    wildcard_constraints:
-        table="table3|table4|table5|table6",
-    conda:
-        "../../envs/lskd.yaml"
-    params:
-        code=lw.code("dataset-table"),
-        dirs=lambda wc, input: [os.path.dirname(p) for p in input.infos],
-    shell:
-        "python -m lskd dataset-table --table {wildcards.table:q} --evals {input.evals:q}"
-        " --infos {input.infos:q} --finals {input.finals:q} --dataset-dirs {params.dirs:q}"
-        " --out results/tables/{wildcards.table:q} > {log:q} 2>&1"
-
-
-rule fig9:
-    """Figure 9: the accuracy gain of LS against the number of classes."""
-    input:
-        evals=lw.teacher_evals(config),
-        infos=lw.dataset_infos(config),
-    output:
-        report(
-            multiext("results/figures/fig9", ".png", ".pdf"),
-            caption="../report/fig9.rst",
-            category="Figures",
-        ),
-    log:
-        "results/logs/paper/fig9.log",
-    benchmark:
-        "results/benchmarks/fig9.tsv"
-    conda:
-        "../../envs/lskd.yaml"
-    params:
-        code=lw.code("dataset-table"),
-    shell:
-        "python -m lskd dataset-table --table fig9 --evals {input.evals:q} --infos {input.infos:q}"
-        " --out results/figures/fig9 > {log:q} 2>&1"
-
-
-# Every record that carries a provenance entry (lskd.provenance): the image runs' final.json and
-# eval.json, the NMT runs' final.json and test.json.
-RECORDS = (
-    [f.replace("eval/eval.json", "final.json") for f in lw.teacher_evals(config)]
-    + lw.student_finals(config)
-    + lw.bnn_finals(config)
-    + EVALS
-    + lw.nmt_finals(config)
-    + [f.replace("final.json", "test.json") for f in lw.nmt_finals(config)]
-)
-
-
 rule environment:
     """results/environment.md: the provenance of every record, per field, and where records
     disagree (two torch versions, two commits); environment.csv: one row per record."""
     input:
-        RECORDS,
+        lw.provenance_records(config),
     output:
         report(
             "results/environment.md",
@@ -321,24 +143,25 @@ rule environment:
         "../../envs/lskd.yaml"
     params:
         code=lw.code("environment"),
+        stem=lw.stem,
     shell:
-        "python -m lskd environment --records {input:q} --out results/environment > {log:q} 2>&1"
+        "python -m lskd environment --records {input:q} --out {params.stem:q} > {log:q} 2>&1"
 
 
 rule cost:
     """Wall time and peak memory per rule group, from every other job's benchmark file (its
     own cannot be among them), beside the run's wall-clock time."""
     input:
-        lw.benchmark_files(config),
+        benchmarks=lw.benchmark_files(config),
     output:
         report(
-            multiext("results/tables/cost", ".csv", ".md", ".tex"),
-            caption="../report/cost_table.rst",
+            lw.output_files("table", "cost"),
+            caption="../report/table.rst",
             category="Cost",
         ),
         report(
-            multiext("results/figures/cost", ".png", ".pdf"),
-            caption="../report/cost_figure.rst",
+            lw.output_files("figure", "cost"),
+            caption="../report/figure.rst",
             category="Cost",
         ),
     log:
@@ -346,7 +169,12 @@ rule cost:
     conda:
         "../../envs/lskd.yaml"
     params:
-        code=lw.code("cost"),
+        code=lw.code("paper"),
+        builder=lw.builder_code("table", "cost"),
+        table_caption=lw.caption("table", "cost"),
+        figure_caption=lw.caption("figure", "cost"),
+        stems=lw.stems,  # the table's, the figure's
     shell:
-        "python -m lskd cost --benchmarks {input:q} --table results/tables/cost"
-        " --figure results/figures/cost > {log:q} 2>&1"
+        "python -m lskd paper table cost --benchmarks {input.benchmarks:q}"
+        " --out {params.stems[0]:q} > {log:q} 2>&1 && python -m lskd paper figure cost"
+        " --benchmarks {input.benchmarks:q} --out {params.stems[1]:q} >> {log:q} 2>&1"

@@ -1,10 +1,10 @@
 rule cache_teacher:
     """Teacher logits on the unaugmented training images, shared by its cached students."""
     input:
-        model="results/{dataset}/teachers/{teacher}/seed{seed}/model.pt",
-        manifest="results/data/{dataset}/manifest.csv",
+        model=f"{lw.TEACHER_DIR}/model.pt",
+        manifest=f"{lw.DATA_DIR}/manifest.csv",
     output:
-        "results/{dataset}/teachers/{teacher}/seed{seed}/cache/train_logits.pt",
+        f"{lw.TEACHER_DIR}/cache/train_logits.pt",
     log:
         "results/logs/cache/{dataset}/{teacher}_seed{seed}.log",
     benchmark:
@@ -16,9 +16,10 @@ rule cache_teacher:
         **lw.resources(config, "evaluate"),
     params:
         code=lw.code("cache-teacher"),
-        bf16="--bf16" if config["bf16"] else "",
+        data=lw.data_dir,
+        bf16=lw.bf16_flag(config),
     shell:
-        "python -m lskd cache-teacher --model {input.model:q} --data results/data/{wildcards.dataset:q}"
+        "python -m lskd cache-teacher --model {input.model:q} --data {params.data:q}"
         " --out {output:q} {params.bf16} --threads {threads} > {log:q} 2>&1"
 
 
@@ -27,9 +28,9 @@ rule train_student:
     input:
         unpack(lambda wc: lw.student_inputs(config, wc.student, int(wc.seed))),
     output:
-        model="results/{dataset}/students/{student}/seed{seed}/model.pt",
-        metrics="results/{dataset}/students/{student}/seed{seed}/metrics.csv",
-        final="results/{dataset}/students/{student}/seed{seed}/final.json",
+        model=f"{lw.STUDENT_DIR}/model.pt",
+        metrics=f"{lw.STUDENT_DIR}/metrics.csv",
+        final=f"{lw.STUDENT_DIR}/final.json",
     log:
         "results/logs/students/{dataset}/{student}_seed{seed}.log",
     benchmark:
@@ -41,8 +42,10 @@ rule train_student:
         **lw.resources(config, "train"),
     params:
         code=lw.code("train-student"),
-        tensorboard="" if config["tensorboard"] else "--no-tensorboard",
+        tensorboard=lw.tensorboard_flag(config),
         launch=lw.launcher(config),
+        data=lw.data_dir,
+        out=lw.folder,
         arch=lambda wc: config["students"][wc.student]["arch"],
         lam=lambda wc: config["students"][wc.student]["lam"],
         temperature=lambda wc: config["students"][wc.student]["temperature"],
@@ -52,13 +55,12 @@ rule train_student:
         cache=lambda wc, input: (
             ["--teacher-cache", input.cache] if "cache" in input.keys() else []
         ),
-        bf16="--bf16" if config["bf16"] else "",
+        bf16=lw.bf16_flag(config),
         init=lambda wc, input: (
             ["--init-from", input.init] if "init" in input.keys() else []
         ),
     shell:
-        "{params.launch} train-student --data results/data/{wildcards.dataset:q}"
-        " --out results/{wildcards.dataset:q}/students/{wildcards.student:q}/seed{wildcards.seed}"
+        "{params.launch} train-student --data {params.data:q} --out {params.out:q}"
         " --arch {params.arch} --stem {params.stem} --teacher-model {input.teacher_model:q}"
         " --teacher-final {input.teacher_final:q} {params.cache:q}"
         " --lam {params.lam} --temperature {params.temperature}"

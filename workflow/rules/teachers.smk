@@ -2,11 +2,11 @@ rule train_teacher:
     """Train one teacher with Eq. 1 label smoothing; resumes from last.pt after a kill."""
     input:
         unpack(lambda wc: lw.init_from(config, wc.teacher, int(wc.seed))),
-        manifest="results/data/{dataset}/manifest.csv",
+        manifest=f"{lw.DATA_DIR}/manifest.csv",
     output:
-        model="results/{dataset}/teachers/{teacher}/seed{seed}/model.pt",
-        metrics="results/{dataset}/teachers/{teacher}/seed{seed}/metrics.csv",
-        final="results/{dataset}/teachers/{teacher}/seed{seed}/final.json",
+        model=f"{lw.TEACHER_DIR}/model.pt",
+        metrics=f"{lw.TEACHER_DIR}/metrics.csv",
+        final=f"{lw.TEACHER_DIR}/final.json",
     log:
         "results/logs/teachers/{dataset}/{teacher}_seed{seed}.log",
     benchmark:
@@ -18,21 +18,22 @@ rule train_teacher:
         **lw.resources(config, "train"),
     params:
         code=lw.code("train-teacher"),
-        tensorboard="" if config["tensorboard"] else "--no-tensorboard",
+        tensorboard=lw.tensorboard_flag(config),
         launch=lw.launcher(config),
+        data=lw.data_dir,
+        out=lw.folder,
         arch=lambda wc: config["teachers"][wc.teacher]["arch"],
         alpha=lambda wc: config["teachers"][wc.teacher]["alpha"],
         stem=lambda wc: config["teachers"][wc.teacher]["stem"],
         recipe=lambda wc: lw.recipe_json(config, wc.teacher),
         meta=lambda wc: lw.run_meta(config, wc.teacher, int(wc.seed)),
-        bf16="--bf16" if config["bf16"] else "",
+        bf16=lw.bf16_flag(config),
         weights=lambda wc: lw.weights_flag(config, wc.teacher),
         init=lambda wc, input: (
             ["--init-from", input.init] if "init" in input.keys() else []
         ),
     shell:
-        "{params.launch} train-teacher --data results/data/{wildcards.dataset:q}"
-        " --out results/{wildcards.dataset:q}/teachers/{wildcards.teacher:q}/seed{wildcards.seed}"
+        "{params.launch} train-teacher --data {params.data:q} --out {params.out:q}"
         " --arch {params.arch} --alpha {params.alpha} --stem {params.stem}"
         " --recipe {params.recipe:q} --seed {wildcards.seed} --meta {params.meta:q}"
         " {params.bf16} {params.weights} {params.init:q} {params.tensorboard} --threads {threads}"

@@ -103,7 +103,9 @@ def curate(spec: dict, out_dir: str | Path, require_classes=()) -> None:
     }
     if spec.get("augment"):
         info["augment"] = spec["augment"]  # lskd.data.batches.augmentation reads it
-    in_memory = spec["kind"] == "fashion_mnist"  # small: keep its decoded pixels for every job
+    # small: keep its decoded pixels for every job (lskd.workflow.keeps_pixels: the workflow's
+    # curate_fashion_mnist rule declares them)
+    in_memory = spec["kind"] == "fashion_mnist"
     if in_memory:
         pixels = _load_rows(info, manifest[manifest.split == "train"])[0].float() / 255.0
         info["mean"] = pixels.mean(dim=(0, 2, 3)).tolist()

@@ -11,6 +11,8 @@ ARCH_NAMES = {
     "wide_resnet50_2": "Wide ResNet50",
     "resnext101_32x8d": "ResNeXt101 32x8d",
 }
+# Curves and points of a teacher without (False) and with (True) label smoothing, or of its student
+LS_COLORS = {False: "tab:blue", True: "tab:red"}
 RECIPE_SUFFIX = {"standard": "", "long": "+Long", "cutmix": "+Long+CutMix"}
 
 

@@ -5,11 +5,9 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from lskd.paper import LS_COLORS
 from lskd.paper.kd_tables import teacher_columns
-from lskd.paper.output import save_figure, write_table
 from lskd.paper.results import fmt, paper_datasets_of, paper_match, read_jsons, reference
-
-COLORS = {False: "tab:blue", True: "tab:red"}
 
 
 def _curves(final_paths) -> pd.DataFrame:
@@ -37,7 +35,7 @@ def _curves(final_paths) -> pd.DataFrame:
     return curves
 
 
-def table(curves: pd.DataFrame, datasets=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def table_rows(curves: pd.DataFrame, datasets=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Best top-1/top-5 of step 2 per teacher, beside the paper's (reference/bnn.csv: Section
     5's ImageNet-1K numbers, for the datasets ``datasets`` maps to ImageNet-1K)."""
     step2 = curves[curves.step == 2]
@@ -81,22 +79,27 @@ def table(curves: pd.DataFrame, datasets=None) -> tuple[pd.DataFrame, pd.DataFra
     return rows, shown
 
 
-def plot(curves: pd.DataFrame, stem) -> None:
+def figure(inputs) -> plt.Figure:
+    curves = _curves(inputs.bnn_finals)
     fig, (loss_ax, err_ax) = plt.subplots(1, 2, figsize=(11, 4.2))
     boundary = curves[curves.step == 1].epoch.max() + 0.5
     for teacher, runs in curves.groupby("teacher"):
         ls = bool(runs.teacher_alpha.iloc[0] > 0)
         mean = runs.groupby("epoch").mean(numeric_only=True)
         label = f"{teacher} ({'w/' if ls else 'w/o'} LS)"
-        loss_ax.plot(mean.index, mean.train_loss, color=COLORS[ls], label=f"{label}, train")
+        loss_ax.plot(mean.index, mean.train_loss, color=LS_COLORS[ls], label=f"{label}, train")
         loss_ax.plot(
-            mean.index, mean.val_kd_loss, color=COLORS[ls], linestyle="--", label=f"{label}, test"
+            mean.index,
+            mean.val_kd_loss,
+            color=LS_COLORS[ls],
+            linestyle="--",
+            label=f"{label}, test",
         )
         step2 = mean[mean.step == 2]
         err_ax.plot(
             mean.index,
             100 - mean.val_top1,
-            color=COLORS[ls],
+            color=LS_COLORS[ls],
             label=f"{label}: best {step2.val_top1.max():.2f}/{step2.val_top5.max():.2f}",
         )
     for ax in (loss_ax, err_ax):
@@ -106,17 +109,8 @@ def plot(curves: pd.DataFrame, stem) -> None:
     loss_ax.set_ylabel("distillation loss")
     err_ax.set_ylabel("test top-1 error (%)")
     err_ax.set_title("best top-1/top-5 of step 2 in the legend", fontsize=9)
-    save_figure(fig, stem)
+    return fig
 
 
-def write(final_paths, figure_stem, table_stem, info_paths=()) -> None:
-    curves = _curves(final_paths)
-    plot(curves, figure_stem)
-    numbers, shown = table(curves, paper_datasets_of(info_paths))
-    write_table(
-        numbers,
-        shown,
-        table_stem,
-        "Binary ReActNet (ResNet-18 backbone) students distilled (Eq. 4) from teachers "
-        "without and with LS; best top-1/top-5 of step 2.",
-    )
+def table(inputs):
+    return table_rows(_curves(inputs.bnn_finals), paper_datasets_of(inputs.infos))

@@ -15,19 +15,15 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from lskd.data.errors import DataError
-from lskd.paper.output import save_figure, write_table
 
 GROUPS = {
-    "data": ["curate", "nmt_prepare", "nmt_binarize"],
+    "data": ["curate", "curate_fashion_mnist", "nmt_prepare", "nmt_binarize"],
     "teachers": ["train_teacher"],
     "students": ["train_student", "cache_teacher"],  # a cached student's teacher logits
     "BNN": ["bnn_step1", "bnn_step2"],
     "NMT": ["nmt_teacher", "nmt_export_topk", "nmt_student", "nmt_test"],
     "evaluation": ["evaluate_teacher", "evaluate_student", "penultimate_features"],
-    "tables": (
-        "stability_table kd_table kd_figure dataset_table fig1 fig4 fig9 drawn_figure bnn_paper "
-        "nmt_paper claims claims_paper environment"
-    ).split(),
+    "tables": ["table", "figure", "claims", "claims_paper", "environment"],
 }
 GROUP_OF = {rule: group for group, rules in GROUPS.items() for rule in rules}
 ALL_JOBS, WALL_CLOCK = "all jobs (sum)", "run (wall clock)"
@@ -95,7 +91,7 @@ def _summary(name: str, rows: pd.DataFrame) -> dict:
     }
 
 
-def table(jobs: pd.DataFrame) -> pd.DataFrame:
+def summary(jobs: pd.DataFrame) -> pd.DataFrame:
     """One row per rule group (GROUPS' order), then the sum over all jobs and the run's wall
     clock (``wall_s``: the time during which at least one job ran)."""
     rows = [_summary(g, jobs[jobs.group == g]) for g in GROUPS if (jobs.group == g).any()]
@@ -120,7 +116,7 @@ def shown(numbers: pd.DataFrame) -> pd.DataFrame:
         unmeasured = int(row.jobs - row.rss_measured)
         return f"{row.peak_rss_mb:,.0f}" + (f" ({unmeasured} jobs too short)" if unmeasured else "")
 
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "Rule group": numbers.group,
             "Jobs": numbers.jobs,
@@ -130,10 +126,15 @@ def shown(numbers: pd.DataFrame) -> pd.DataFrame:
             "Peak memory (MB)": numbers.apply(mb, axis=1),
         }
     )
+    clock, jobs = numbers.wall_s.iloc[-1], numbers.wall_s.iloc[-2]  # WALL_CLOCK, ALL_JOBS
+    if clock > 0:
+        out.iloc[-1, 2] += f" (the jobs' {jobs / clock:.1f}x: they ran side by side)"
+    return out
 
 
-def figure(numbers: pd.DataFrame) -> plt.Figure:
+def figure(inputs) -> plt.Figure:
     """Wall time per group, then the sum beside the run's wall clock; peak memory per group."""
+    numbers = summary(read(inputs.benchmarks))
     groups = numbers[~numbers.group.isin([ALL_JOBS, WALL_CLOCK])]
     totals = numbers[numbers.group.isin([ALL_JOBS, WALL_CLOCK])]
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 0.45 * len(numbers) + 1.5))
@@ -160,15 +161,6 @@ def figure(numbers: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def write(paths, table_stem: str | Path, figure_stem: str | Path) -> pd.DataFrame:
-    numbers = table(read(paths))
-    clock = numbers.wall_s.iloc[-1]
-    parallel = numbers.wall_s.iloc[-2] / clock if clock > 0 else float("nan")
-    caption = (
-        f"What this run cost: wall time and peak memory per rule group, from Snakemake's "
-        f"benchmark files. The jobs' wall times add up to {parallel:.1f}x the run's wall clock "
-        "(jobs ran side by side)."
-    )
-    write_table(numbers, shown(numbers), table_stem, caption)
-    save_figure(figure(numbers), figure_stem)
-    return numbers
+def table(inputs) -> tuple[pd.DataFrame, pd.DataFrame]:
+    numbers = summary(read(inputs.benchmarks))
+    return numbers, shown(numbers)

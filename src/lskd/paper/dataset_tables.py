@@ -12,8 +12,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from lskd.paper import ARCH_NAMES, long_tail_power, long_tailed, network_name, paper_datasets
-from lskd.paper.kd_tables import student_stats
-from lskd.paper.output import save_figure, write_table
+from lskd.paper.kd_tables import soft_only, student_stats
 from lskd.paper.results import fmt, ls_pairs, paper_match, read_jsons, reference
 
 
@@ -42,7 +41,7 @@ def _paper_rows(rows, infos, paper: pd.DataFrame, column: str = "dataset") -> li
     return [paper_match(candidates.get(d, ()), paper[column]) for d in rows.dataset]
 
 
-def table3(evals, infos):
+def table3_rows(evals, infos):
     tailed = infos[infos.long_tail].dataset
     pairs = ls_pairs(evals[evals.dataset.isin(tailed)], ["top1", "top3", "top5"])
     paper = reference("table3")
@@ -71,7 +70,7 @@ def table3(evals, infos):
     return rows, shown
 
 
-def table4(evals, infos):
+def table4_rows(evals, infos):
     balanced = infos[~infos.long_tail]
     standard = evals[evals.dataset.isin(balanced.dataset) & (evals.recipe == "standard")]
     pairs = ls_pairs(standard, ["top1", "top5"])
@@ -146,8 +145,8 @@ def gains_by_classes(pairs: pd.DataFrame) -> pd.DataFrame:
     return same.groupby("num_classes")[["top1_gain", "top5_gain"]].mean().reset_index()
 
 
-def fig9(evals, infos, stem) -> None:
-    pairs, _ = table4(evals, infos)
+def fig9(inputs) -> plt.Figure:
+    pairs, _ = table4_rows(*_teachers(inputs))
     ours, paper = gains_by_classes(pairs), gains_by_classes(paper_table4())
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     for ax, data, title in ((axes[0], ours, "this run"), (axes[1], paper, "paper (ImageNet)")):
@@ -158,19 +157,18 @@ def fig9(evals, infos, stem) -> None:
         ax.set_ylabel("accuracy gain of LS (points)")
         ax.set_title(title)
         ax.legend(fontsize=8)
-    save_figure(fig, stem)
+    return fig
 
 
-def table5(dataset_dirs):
+def table5(inputs):
     rows = []
-    for d in dataset_dirs:
-        d = Path(d)
-        info = json.loads((d / "dataset.json").read_text())
-        manifest = pd.read_csv(d / "manifest.csv")
+    for info_path, manifest_path in zip(inputs.infos, inputs.manifests, strict=True):
+        info = json.loads(Path(info_path).read_text())
+        manifest = pd.read_csv(manifest_path)
         train = manifest[manifest.split == "train"].label.value_counts()
         rows.append(
             {
-                "dataset": d.name,
+                "dataset": Path(info_path).parent.name,
                 "classes": info["num_classes"],
                 "property": info.get("property", "Standard"),
                 "long_tail_power": long_tail_power(info),
@@ -199,12 +197,10 @@ def table5(dataset_dirs):
     return numbers, shown
 
 
-def table6(final_paths, infos):
-    students = student_stats(read_jsons(final_paths))
-    tailed = infos[infos.long_tail].dataset
-    rows = students[
-        students.dataset.isin(tailed) & (students.lam == 0) & (students.temperature == 1)
-    ].copy()
+def table6(inputs):
+    students = soft_only(student_stats(read_jsons(inputs.student_finals)))
+    infos = read_infos(inputs.infos)
+    rows = students[students.dataset.isin(infos[infos.long_tail].dataset)].copy()
     rows = rows.sort_values(["dataset", "teacher_arch", "ls", "arch"])
     paper = reference("table6").set_index(["teacher", "teacher_ls", "student"])
     inat = _paper_rows(rows, infos, pd.DataFrame({"dataset": ["iNaturalist 2019"]}))
@@ -243,25 +239,13 @@ def table6(final_paths, infos):
     return rows, shown
 
 
-CAPTIONS = {
-    "table3": "Teachers without and with LS on long-tailed data (Pareto α = 6); paper: the "
-    "row's ImageNet-LT, Places-LT or iNaturalist 2019 numbers (Table 3; a long tail cut by this "
-    "run stands beside ImageNet-LT's, built the same way).",
-    "table4": "Teachers without and with LS on class subsets of one dataset, and the mean LS "
-    "gain per number of classes; paper: curated ImageNet-100/500/1K (Table 4).",
-    "table5": "The datasets of this run, computed from their manifests, and the paper's.",
-    "table6": "Students distilled (Eq. 4) from the long-tailed, inferior teachers; paper: "
-    "iNaturalist 2019 (Table 6).",
-}
+def _teachers(inputs) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return read_jsons(inputs.teacher_evals), read_infos(inputs.infos)
 
 
-def write(table, stem, evals=(), infos=(), finals=(), dataset_dirs=()) -> None:
-    if table == "table5":
-        numbers, shown = table5(dataset_dirs)
-    elif table == "table6":
-        numbers, shown = table6(finals, read_infos(infos))
-    else:
-        numbers, shown = {"table3": table3, "table4": table4}[table](
-            read_jsons(evals), read_infos(infos)
-        )
-    write_table(numbers, shown, stem, CAPTIONS[table])
+def table3(inputs):
+    return table3_rows(*_teachers(inputs))
+
+
+def table4(inputs):
+    return table4_rows(*_teachers(inputs))

@@ -13,8 +13,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from lskd.paper.output import save_figure
-
 COLORS = ("tab:green", "goldenrod", "tab:purple")
 
 
@@ -49,35 +47,44 @@ def cluster_distances(points: np.ndarray, labels: np.ndarray, order) -> dict:
     }
 
 
-def plot(without_ls, with_ls, stem, distances_csv) -> pd.DataFrame:
-    """``without_ls``/``with_ls``: penultimate.npz files of the two teachers."""
-    models = {"w/o LS": np.load(without_ls), "w/ LS": np.load(with_ls)}
-    fig, axes = plt.subplots(2, 2, figsize=(9, 8.5), sharex=True, sharey=True)
-    rows = []
-    for col, (model, data) in enumerate(models.items()):
+def _models(inputs) -> dict:
+    """The two teachers' penultimate.npz (Figure 1 uses one seed of each)."""
+    files = {"w/o LS": inputs.fig1_without_ls, "w/ LS": inputs.fig1_with_ls}
+    if any(len(paths) != 1 for paths in files.values()):
+        raise ValueError(f"Figure 1 reads one penultimate.npz per teacher, not {files}")
+    return {model: np.load(paths[0]) for model, paths in files.items()}
+
+
+def _panels(models: dict):
+    """(model, split, class names, the three classes' indices, projected points, labels) of
+    each panel: both teachers, train and val."""
+    for model, data in models.items():
         index = data["class_index"]
         names = [str(n) for n in data["class_names"]]
         templates = data["templates"][index]
-        for row, split in enumerate(("train", "val")):
+        for split in ("train", "val"):
             points = project(data[f"{split}_features"], templates)
-            labels = data[f"{split}_labels"]
-            ax = axes[row, col]
-            for c, name, color in zip(index, names, COLORS, strict=True):
-                sel = labels == c
-                ax.scatter(points[sel, 0], points[sel, 1], s=4, alpha=0.5, color=color, label=name)
-            ax.set_title(f"{model}, {split}")
-            rows.append(
-                {
-                    "model": model,
-                    "split": split,
-                    "similar1": names[0],
-                    "similar2": names[1],
-                    "different": names[2],
-                    **cluster_distances(points, labels, index),
-                }
-            )
+            yield model, split, names, index, points, data[f"{split}_labels"]
+
+
+def figure(inputs) -> plt.Figure:
+    fig, axes = plt.subplots(2, 2, figsize=(9, 8.5), sharex=True, sharey=True)
+    for i, (model, split, names, index, points, labels) in enumerate(_panels(_models(inputs))):
+        ax = axes[i % 2, i // 2]
+        for c, name, color in zip(index, names, COLORS, strict=True):
+            sel = labels == c
+            ax.scatter(points[sel, 0], points[sel, 1], s=4, alpha=0.5, color=color, label=name)
+        ax.set_title(f"{model}, {split}")
     axes[0, 0].legend(markerscale=3, fontsize=8)
-    save_figure(fig, stem)
+    return fig
+
+
+def distances(inputs) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """D1, D2, Dc and the spreads of each panel of Figure 1 (claims (e) reads the CSV)."""
+    rows = [
+        {"model": model, "split": split, "similar1": names[0], "similar2": names[1],
+         "different": names[2], **cluster_distances(points, labels, index)}
+        for model, split, names, index, points, labels in _panels(_models(inputs))
+    ]  # fmt: skip
     table = pd.DataFrame(rows)
-    table.to_csv(distances_csv, index=False)
-    return table
+    return table, table

@@ -8,8 +8,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from lskd.paper.output import save_figure
-
 COLORS = {"w/o LS": "tab:green", "w/ LS": "tab:red"}
 
 
@@ -18,10 +16,10 @@ def _mean_matrix(paths) -> tuple[np.ndarray, list[str]]:
     return np.mean([f.to_numpy() for f in frames], axis=0), list(frames[0].index)
 
 
-def plot(without_ls, with_ls, stem, title: str = "") -> None:
-    """``without_ls`` / ``with_ls``: class_mean_probs.csv files (several seeds are averaged)."""
+def figure(inputs) -> plt.Figure:
+    """From the two teachers' class_mean_probs.csv files (several seeds are averaged)."""
     mats = {}
-    for label, paths in (("w/o LS", without_ls), ("w/ LS", with_ls)):
+    for label, paths in (("w/o LS", inputs.fig4_without_ls), ("w/ LS", inputs.fig4_with_ls)):
         mats[label], classes = _mean_matrix(paths)
     k = len(classes)
     fig, (major, minor) = plt.subplots(
@@ -44,6 +42,4 @@ def plot(without_ls, with_ls, stem, title: str = "") -> None:
     minor.set_title("(2) minor probabilities, grouped by true class")
     for ax in (major, minor):
         ax.legend(fontsize=8)
-    if title:
-        fig.suptitle(title)
-    save_figure(fig, stem)
+    return fig

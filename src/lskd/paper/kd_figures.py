@@ -5,21 +5,19 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from lskd.paper import ARCH_NAMES, network_name
-from lskd.paper.kd_tables import student_stats, table8
-from lskd.paper.output import save_figure
+from lskd.paper import ARCH_NAMES, LS_COLORS, network_name
+from lskd.paper.kd_tables import soft_only, student_stats, table8_rows
 from lskd.paper.results import read_jsons, reference
 
-COLORS = {False: "tab:blue", True: "tab:red"}
 LABELS = {False: "teacher w/o LS", True: "teacher w/ LS"}
 
 
-def fig5(final_paths, stem) -> None:
+def fig5(inputs) -> plt.Figure:
     """Per teacher -> student pair: training loss and test top-1 per epoch, LS vs no-LS teacher
     (soft-only students at T = 1; the curves are means over seeds)."""
-    finals = read_jsons(final_paths)
-    finals["path"] = [str(Path(p).parent / "metrics.csv") for p in final_paths]
-    finals = finals[(finals.lam == 0) & (finals.temperature == 1)]
+    finals = read_jsons(inputs.student_finals)
+    finals["path"] = [str(Path(p).parent / "metrics.csv") for p in inputs.student_finals]
+    finals = soft_only(finals)
     keys = ["dataset", "teacher_arch", "teacher_recipe", "arch", "cached_teacher"]
     pairs = list(finals.groupby(keys, sort=True))
     fig, axes = plt.subplots(
@@ -29,8 +27,8 @@ def fig5(final_paths, stem) -> None:
         loss_ax, acc_ax = axes[0, col], axes[1, col]
         for ls, runs in group.groupby(group.teacher_alpha > 0):
             curves = pd.concat([pd.read_csv(p) for p in runs.path]).groupby("epoch").mean()
-            loss_ax.plot(curves.index, curves.train_loss, color=COLORS[ls], label=LABELS[ls])
-            acc_ax.plot(curves.index, curves.val_top1, color=COLORS[ls], label=LABELS[ls])
+            loss_ax.plot(curves.index, curves.train_loss, color=LS_COLORS[ls], label=LABELS[ls])
+            acc_ax.plot(curves.index, curves.val_top1, color=LS_COLORS[ls], label=LABELS[ls])
         loss_ax.set_title(
             f"T: {network_name(t_arch, t_recipe)}  S: {ARCH_NAMES.get(s_arch, s_arch)}"
             f"\n({dataset}, {'cached' if cached else 'online'} teacher)",
@@ -42,12 +40,12 @@ def fig5(final_paths, stem) -> None:
         loss_ax.legend(fontsize=8)
     if not pairs:
         axes[0, 0].text(0.5, 0.5, "no soft-label students configured", ha="center")
-    save_figure(fig, stem)
+    return fig
 
 
-def fig8(final_paths, stem) -> None:
+def fig8(inputs) -> plt.Figure:
     """Left: our teacher top-1 vs student top-1 (Table 8's rows); right: the paper's Table 8."""
-    rows, _ = table8(student_stats(read_jsons(final_paths)))
+    rows, _ = table8_rows(student_stats(read_jsons(inputs.student_finals)))
     paper = reference("table8")
     fig, (ours, theirs) = plt.subplots(1, 2, figsize=(11, 4.2))
     for ax, data, label_col, title in (
@@ -66,4 +64,4 @@ def fig8(final_paths, stem) -> None:
         ax.set_xlabel("teacher top-1 (%)")
         ax.set_ylabel("student top-1 (%)")
         ax.set_title(title)
-    save_figure(fig, stem)
+    return fig

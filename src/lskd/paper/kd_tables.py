@@ -7,7 +7,6 @@ the tables need only those files. Values are means (± std, n) over seeds, the p
 import pandas as pd
 
 from lskd.paper import ARCH_NAMES, RECIPE_SUFFIX, network_name
-from lskd.paper.output import write_table
 from lskd.paper.results import (
     fmt,
     paper_datasets_of,
@@ -39,18 +38,6 @@ KEYS = [
     "cached_teacher",
 ]
 VALUES = ["teacher_top1", "teacher_top3", "teacher_top5", "top1", "top3", "top5"]
-CAPTIONS = {
-    "table2": "Students distilled with soft labels only (Eq. 4, T = 1) from ResNet-50 teachers "
-    "without and with LS (✔); paper: ImageNet-1K.",
-    "table7": "Students distilled with soft labels only (Eq. 4, T = 1) from every configured "
-    "teacher without and with LS (✔); paper: ImageNet-1K (Table 7).",
-    "table8": "The same student from teachers of increasing quality (Eq. 4, T = 1), sorted by "
-    "teacher top-1; paper: ImageNet-1K (Table 8).",
-    "table9": "Hard/soft mixtures λ·H(p_S, y) + (1 − λ)·H(p_S, p_T) (Appendix E) from teachers "
-    "without and with LS; paper: ResNet-50 → ResNet-18 on ImageNet-1K (Table 9).",
-    "temperature": "Extension: students at several KD temperatures T (soft term × T²) from "
-    "teachers without and with LS (cf. Chandrasegaran et al., ICML 2022). Not in the paper.",
-}
 
 
 def student_stats(finals: pd.DataFrame) -> pd.DataFrame:
@@ -59,8 +46,9 @@ def student_stats(finals: pd.DataFrame) -> pd.DataFrame:
     return stats
 
 
-def _soft_only(stats):
-    return stats[(stats.lam == 0) & (stats.temperature == 1)]
+def soft_only(rows: pd.DataFrame) -> pd.DataFrame:
+    """Students of soft labels only (Eq. 4, lam 0) at T = 1: Tables 2, 6, 7, 8, Figure 5."""
+    return rows[(rows.lam == 0) & (rows.temperature == 1)]
 
 
 def _acc(row, prefix="", digits=2):
@@ -94,10 +82,10 @@ def _imagenet(rows: pd.DataFrame, datasets: dict | None) -> list[bool]:
             for d in rows.dataset]  # fmt: skip
 
 
-def table7(stats: pd.DataFrame, teacher_archs=None, datasets=None):
+def table7_rows(stats: pd.DataFrame, teacher_archs=None, datasets=None):
     """Table 7's rows, each beside the paper's row of its own dataset (``datasets``: our
     dataset -> the paper's it stands beside, ``results.paper_datasets_of``)."""
-    rows = _soft_only(stats)
+    rows = soft_only(stats)
     if teacher_archs is not None:
         rows = rows[rows.teacher_arch.isin(teacher_archs)]
     rows = rows.sort_values(["dataset", "teacher_arch", "ls", "arch"]).copy()
@@ -139,8 +127,8 @@ def teacher_label(arch: str, recipe: str, alpha: float) -> str:
     return SHORT.get(arch, arch) + ("+LS" if alpha > 0 else "") + RECIPE_SUFFIX.get(recipe, "")
 
 
-def table8(stats: pd.DataFrame, datasets=None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    rows = _soft_only(stats).copy()
+def table8_rows(stats: pd.DataFrame, datasets=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rows = soft_only(stats).copy()
     rows["label"] = [
         teacher_label(a, r, al)
         for a, r, al in zip(rows.teacher_arch, rows.teacher_recipe, rows.teacher_alpha, strict=True)
@@ -172,7 +160,7 @@ def table8(stats: pd.DataFrame, datasets=None) -> tuple[pd.DataFrame, pd.DataFra
     return rows, shown
 
 
-def table9(stats: pd.DataFrame, datasets=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def table9_rows(stats: pd.DataFrame, datasets=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows = stats[(stats.lam > 0) & (stats.temperature == 1)]
     rows = rows.sort_values(["dataset", "lam", "teacher_arch", "ls"]).copy()
     paper = reference("table9").set_index(["lam", "teacher_ls"])
@@ -198,7 +186,7 @@ def table9(stats: pd.DataFrame, datasets=None) -> tuple[pd.DataFrame, pd.DataFra
     return rows, shown
 
 
-def temperature(stats: pd.DataFrame, datasets=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def temperature_rows(stats: pd.DataFrame, datasets=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows = stats[stats.lam == 0].sort_values(
         ["dataset", "teacher_arch", "arch", "temperature", "ls"]
     )
@@ -216,17 +204,28 @@ def temperature(stats: pd.DataFrame, datasets=None) -> tuple[pd.DataFrame, pd.Da
     return rows, shown
 
 
-BUILDERS = {  # (stats, datasets) -> (numbers, shown)
-    "table2": lambda s, d: table7(s, teacher_archs=["resnet50"], datasets=d),
-    "table7": lambda s, d: table7(s, datasets=d),
-    "table8": table8,
-    "table9": table9,
-    "temperature": temperature,
-}
+def _stats(inputs) -> tuple[pd.DataFrame, dict]:
+    """The students' seed statistics, and which of the paper's datasets each dataset matches."""
+    return student_stats(read_jsons(inputs.student_finals)), paper_datasets_of(inputs.infos)
 
 
-def write(final_paths, table: str, stem, info_paths=()) -> pd.DataFrame:
-    stats = student_stats(read_jsons(final_paths))
-    numbers, shown = BUILDERS[table](stats, paper_datasets_of(info_paths))
-    write_table(numbers, shown, stem, CAPTIONS[table])
-    return numbers
+def table2(inputs):
+    stats, datasets = _stats(inputs)
+    return table7_rows(stats, teacher_archs=["resnet50"], datasets=datasets)
+
+
+def table7(inputs):
+    stats, datasets = _stats(inputs)
+    return table7_rows(stats, datasets=datasets)
+
+
+def table8(inputs):
+    return table8_rows(*_stats(inputs))
+
+
+def table9(inputs):
+    return table9_rows(*_stats(inputs))
+
+
+def temperature(inputs):
+    return temperature_rows(*_stats(inputs))

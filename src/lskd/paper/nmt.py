@@ -8,23 +8,26 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from lskd.paper.output import save_figure, write_table
+from lskd.paper import LS_COLORS
 from lskd.paper.results import fmt, read_jsons, seed_stats
 
 LABELS = {False: "teacher w/o LS", True: "teacher w/ LS (α=0.1)"}
-COLORS = {False: "tab:blue", True: "tab:red"}
 
 
-def _runs(final_paths) -> pd.DataFrame:
-    """One row per run (final.json) with its test BLEU (test.json beside it)."""
-    runs = read_jsons(final_paths)
-    runs["test_bleu"] = read_jsons(Path(p).parent / "test.json" for p in final_paths).test_bleu
+def _runs(inputs) -> pd.DataFrame:
+    """One row per run (final.json) with its test BLEU (its test.json, in the same order)."""
+    for final, test in zip(inputs.nmt_finals, inputs.nmt_tests, strict=True):
+        if Path(final).parent != Path(test).parent:
+            raise ValueError(f"{test} is not the test.json of {final}: give them in one order")
+    runs = read_jsons(inputs.nmt_finals)
+    runs["test_bleu"] = read_jsons(inputs.nmt_tests).test_bleu
     runs["ls"] = runs.teacher_alpha > 0
     return runs
 
 
-def fig7(final_paths, stem) -> None:
+def figure(inputs) -> plt.Figure:
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
+    final_paths = inputs.nmt_finals
     finals = read_jsons(final_paths)
     for ax, role in zip(axes, ("teacher", "student"), strict=True):
         for path, final in zip(final_paths, finals.itertuples(), strict=True):
@@ -33,7 +36,7 @@ def fig7(final_paths, stem) -> None:
             curve = pd.read_csv(Path(path).parent / "curve.csv")
             ls = final.teacher_alpha > 0
             label = LABELS[ls] if role == "teacher" else f"student of {LABELS[ls]}"
-            ax.plot(curve.epoch, curve.valid_bleu, color=COLORS[ls], marker="o", ms=3,
+            ax.plot(curve.epoch, curve.valid_bleu, color=LS_COLORS[ls], marker="o", ms=3,
                     label=f"{label}, seed {final.seed}")  # fmt: skip
         ax.set_title(f"{role.capitalize()}s: validation BLEU per epoch")
         ax.set_xlabel("epoch")
@@ -44,7 +47,7 @@ def fig7(final_paths, stem) -> None:
     fig.suptitle(
         "Figure 7: German→English transformers, teachers without/with label smoothing", y=1.02
     )
-    save_figure(fig, stem)
+    return fig
 
 
 COLUMNS = {
@@ -55,8 +58,8 @@ COLUMNS = {
 }
 
 
-def table(final_paths, stem) -> None:
-    runs = _runs(final_paths)
+def table(inputs) -> tuple[pd.DataFrame, pd.DataFrame]:
+    runs = _runs(inputs)
     rows = seed_stats(runs, ["role", "ls", "teacher_alpha", "name"], list(COLUMNS))
     rows = rows.sort_values(["role", "ls"], ascending=[False, True])
     shown = pd.DataFrame(
@@ -74,8 +77,4 @@ def table(final_paths, stem) -> None:
             },
         }
     )
-    write_table(
-        rows, shown, stem,
-        "NMT (Figure 7's runs): transformer teachers trained without/with label smoothing and"
-        " their word-level KD students",
-    )  # fmt: skip
+    return rows, shown

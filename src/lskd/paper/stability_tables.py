@@ -8,7 +8,6 @@ architecture and recipe: alpha = 0 against each alpha > 0; values are means over
 import pandas as pd
 
 from lskd.paper import network_name, paper_row_name
-from lskd.paper.output import write_table
 from lskd.paper.results import (
     fmt,
     ls_pairs,
@@ -19,12 +18,6 @@ from lskd.paper.results import (
 )
 
 METRIC = {"table1": "intra_class_std", "table10": "inter_class_variance"}
-CAPTION = {
-    "table1": "Accuracy and intra-class variance (1 - S_stability, Algorithm 1; lower is better) "
-    "of teachers without and with label smoothing; paper: ImageNet-1K.",
-    "table10": "Accuracy and inter-class variance (1 - S^inter_stability, Eq. 5; lower is "
-    "better) of teachers without and with label smoothing; paper: ImageNet-1K.",
-}
 
 
 def build(evals: pd.DataFrame, table: str, datasets: dict | None = None) -> pd.DataFrame:
@@ -79,7 +72,14 @@ def shown(numbers: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write(eval_paths, table: str, stem, info_paths=()) -> pd.DataFrame:
-    numbers = build(read_jsons(eval_paths), table, paper_datasets_of(info_paths))
-    write_table(numbers, shown(numbers), stem, CAPTION[table])
-    return numbers
+def table1(inputs):
+    return _table(inputs, "table1")
+
+
+def table10(inputs):
+    return _table(inputs, "table10")
+
+
+def _table(inputs, table: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    numbers = build(read_jsons(inputs.teacher_evals), table, paper_datasets_of(inputs.infos))
+    return numbers, shown(numbers)
