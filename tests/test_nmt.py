@@ -25,6 +25,7 @@ from lskd.nmt import corpus, prepare, runs
 from lskd.nmt.checkpoint import FAIRSEQ_TYPES
 from lskd.nmt.teacher import TopkCache, load_teacher
 from lskd.nmt.word_kd import WordKDCriterion
+from lskd.paper.evidence import hypotheses_and_references
 
 DING = "/usr/share/trans/de-en"
 
@@ -260,15 +261,9 @@ def test_smoke_run_trains_teachers_and_students_with_fairseq(smoke_run):
 def sacrebleu_of(generate_log: str):
     """Corpus BLEU of fairseq-generate's hypotheses (H-) against its references (T-), computed by
     sacrebleu on the same tokenised, BPE-merged text fairseq scores, unsmoothed as fairseq's."""
-    lines = {}
-    for line in generate_log.splitlines():
-        kind, _, rest = line.partition("-")
-        if kind in ("H", "T") and rest[:1].isdigit():
-            index, *fields = rest.split("\t")
-            lines[kind, int(index)] = fields[-1]
-    ids = sorted(i for kind, i in lines if kind == "T")
-    assert ids and all(("H", i) in lines for i in ids)
-    hyps, refs = [lines["H", i] for i in ids], [lines["T", i] for i in ids]
+    pairs = hypotheses_and_references(generate_log)
+    assert pairs and len(pairs) == len(re.findall(r"(?m)^T-\d", generate_log))  # each has an H-
+    hyps, refs = [h for h, _ in pairs], [r for _, r in pairs]
     return sacrebleu.corpus_bleu(hyps, [refs], tokenize="none", smooth_method="none", force=True)
 
 
