@@ -64,6 +64,16 @@ def pytest_collection_modifyitems(items) -> None:
             raise pytest.UsageError(f"{item.nodeid} uses smoke_run: mark it @pytest.mark.workflow")
 
 
+def copy_workflow(dest: Path) -> Path:
+    """A copy of the workflow (Snakefile, default config, rules, src/) to edit in a test."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
+    for name in ("workflow", "src"):
+        shutil.copytree(ROOT / name, dest / name, ignore=ignore)
+    for name in ("Snakefile", "config.yaml"):
+        shutil.copy(ROOT / name, dest / name)
+    return dest
+
+
 def run_snakemake(workdir: Path, *args, configfile: Path | None = None, check=True, env=None):
     """snakemake on the project's Snakefile, with results under ``workdir`` (``env``: the
     environment its jobs run in)."""

@@ -7,12 +7,11 @@ compared with those the smoke run recorded.
 """
 
 import re
-import shutil
 
 import pytest
 import yaml
 
-from conftest import ROOT, job_counts, replace_once, run_snakemake
+from conftest import ROOT, copy_workflow, job_counts, replace_once, run_snakemake
 from lskd import fingerprint
 
 TEACHER_SIDE = {"curate", "train_teacher", "evaluate_teacher", "cache_teacher"}
@@ -20,13 +19,7 @@ TEACHER_SIDE = {"curate", "train_teacher", "evaluate_teacher", "cache_teacher"}
 
 @pytest.fixture
 def copy(tmp_path):
-    dest = tmp_path / "workflow_copy"
-    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
-    for name in ("workflow", "src"):
-        shutil.copytree(ROOT / name, dest / name, ignore=ignore)
-    for name in ("Snakefile", "config.yaml"):
-        shutil.copy(ROOT / name, dest / name)
-    return dest
+    return copy_workflow(tmp_path / "workflow_copy")
 
 
 def dry_run(smoke_run, copy) -> str:

@@ -6,7 +6,6 @@ import importlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 
@@ -14,7 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import ROOT, job_counts, replace_once, run_snakemake
+from conftest import ROOT, copy_workflow, job_counts, replace_once, run_snakemake
 from lskd import records
 from lskd import workflow as lw
 from lskd.cli import main
@@ -124,12 +123,7 @@ def test_a_teacher_record_without_its_numbers_is_one_line(tmp_path):
 def test_adding_a_table_is_one_entry_and_one_builder(tmp_path):
     """A copy of the workflow with one more entry and builder plans the new table, with its
     inputs, and `lskd paper table` knows it."""
-    copy = tmp_path / "copy"
-    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
-    for name in ("workflow", "src"):
-        shutil.copytree(ROOT / name, copy / name, ignore=ignore)
-    for name in ("Snakefile", "config.yaml"):
-        shutil.copy(ROOT / name, copy / name)
+    copy = copy_workflow(tmp_path / "copy")
     with open(copy / "src/lskd/paper/dataset_tables.py", "a") as f:
         f.write("\n\ndef table5_head(inputs):\n    numbers, shown = table5(inputs)\n"
                 "    return numbers.head(1), shown.head(1)\n")  # fmt: skip
