@@ -285,10 +285,15 @@ def _cut_classes(config: dict, name: str) -> list[str] | None:
     return classes
 
 
+def fig1_datasets(config: dict) -> list[str]:
+    """The datasets of Figure 1's two teachers (one, usually), in config order."""
+    fig1 = config["figures"]["fig1"]
+    return list(dict.fromkeys(dataset_of(config, fig1[key]) for key in LS_KEYS))
+
+
 def _check_fig1_classes(config: dict, classes_of: dict) -> None:
     fig1 = config["figures"]["fig1"]
-    for key in LS_KEYS:
-        dataset = dataset_of(config, fig1[key])
+    for dataset in fig1_datasets(config):
         classes = classes_of[dataset]
         unknown = [c for c in fig1["classes"] if classes is not None and c not in classes]
         if unknown:
@@ -355,10 +360,9 @@ def check(config: dict) -> None:
 def required_classes(config: dict, dataset: str) -> list[str]:
     """``--require-classes`` and Figure 1's classes, for the dataset Figure 1 is drawn on: its
     curation refuses a dataset without them, however it was checked at parse time."""
-    fig1 = config["figures"]["fig1"]
-    if dataset not in {dataset_of(config, fig1[key]) for key in LS_KEYS}:
+    if dataset not in fig1_datasets(config):
         return []
-    return ["--require-classes", *fig1["classes"]]
+    return ["--require-classes", *config["figures"]["fig1"]["classes"]]
 
 
 def dataset_of(config: dict, name: str, kind: str = "teachers") -> str:

@@ -24,15 +24,20 @@ def _suffix(recipe: str) -> str:
     return RECIPE_SUFFIX.get(recipe, f"+{recipe}")
 
 
+def arch_name(arch: str) -> str:
+    """Display name of an architecture, e.g. 'ResNet-50' (unknown ones as they are)."""
+    return ARCH_NAMES.get(arch, arch)
+
+
 def network_name(arch: str, recipe: str) -> str:
     """Display name of a teacher, e.g. 'ResNet-50+Long'."""
-    return ARCH_NAMES.get(arch, arch) + _suffix(recipe)
+    return arch_name(arch) + _suffix(recipe)
 
 
 def paper_row_name(arch: str, recipe: str) -> str:
     """The row label the paper's Tables 1 and 10 use for this teacher."""
     if not _suffix(recipe):
-        return ARCH_NAMES.get(arch, arch)
+        return arch_name(arch)
     return network_name(arch, recipe).replace("ResNet-50", "ResNet50")
 
 

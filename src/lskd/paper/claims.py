@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lskd.paper import ARCH_NAMES, network_name, paper_row_name
+from lskd.paper import arch_name, network_name, paper_row_name
 from lskd.paper.kd_tables import teacher_label
 from lskd.paper.results import reference
 from lskd.paper.uncertainty import (
@@ -124,10 +124,6 @@ def _gain(plain, smoothed) -> list:
     return [(1.0, smoothed), (-1.0, plain)]
 
 
-def _name(arch: str) -> str:
-    return ARCH_NAMES.get(arch, arch)
-
-
 def stability_lower(ev) -> list[Comparison]:
     """(a) per LS pair of teachers: 1 - S with LS minus without, < 0."""
     out = []
@@ -207,7 +203,7 @@ def similar_classes_apart(ev) -> list[Comparison]:
 def _student_label(key) -> str:
     dataset, t_arch, t_recipe, arch, lam, temperature, _ = key
     extra = (f", λ={lam:g}" if lam else "") + (f", T={temperature:g}" if temperature != 1 else "")
-    return f"{dataset} {network_name(t_arch, t_recipe)} → {_name(arch)}{extra}"
+    return f"{dataset} {network_name(t_arch, t_recipe)} → {arch_name(arch)}{extra}"
 
 
 def students_not_worse(ev, margin: float, table: str = "table7") -> list[Comparison]:
@@ -284,14 +280,14 @@ def better_teachers_better_students(ev) -> list[Comparison]:
             pair = [(a, rows_a), (b, rows_b)]
             (better, r_better), (worse, r_worse) = pair if gap.effect > 0 else pair[::-1]
             est = ev.estimate([(1.0, r_better), (-1.0, r_worse)], "top1")
-            label = (f"{dataset} → {_name(arch)}: from {teacher_label(*better)} minus from "
+            label = (f"{dataset} → {arch_name(arch)}: from {teacher_label(*better)} minus from "
                      f"{teacher_label(*worse)} (teachers {abs(gap.effect):.2f} apart)")  # fmt: skip
             if est is not None:
                 out.append(_directional(label, est, +1, 2))
         if undecided and not out:
             why = f"{undecided} pairs of teachers whose top-1 do not differ conclusively"
             note = "teachers further apart, or more test images, would settle it"
-            out.append(Comparison(f"{dataset} → {_name(arch)}: {why}", None, "> 0",
+            out.append(Comparison(f"{dataset} → {arch_name(arch)}: {why}", None, "> 0",
                                   INCONCLUSIVE, 2, note))  # fmt: skip
     return out
 
@@ -314,7 +310,7 @@ def long_tail_helps_less(ev) -> list[Comparison]:
         (other, _, _), b_plain, b_ls = nearest
         est = ev.estimate(_gain(plain, ls) + _gain(b_ls, b_plain), "top1")
         if est is not None:
-            label = f"{_name(arch)}: LS gain on {dataset} minus on {other}"
+            label = f"{arch_name(arch)}: LS gain on {dataset} minus on {other}"
             out.append(_directional(label, est, -1, 2))
     return out
 
@@ -335,7 +331,7 @@ def more_classes_help_less(ev) -> list[Comparison]:
             for plain, ls in units:
                 terms += [(sign * w / len(units), rows) for w, rows in _gain(plain, ls)]
         est = ev.estimate(terms, "top1")
-        names = ", ".join(_name(a) for a in sorted(common))
+        names = ", ".join(arch_name(a) for a in sorted(common))
         if est is not None:
             label = f"mean LS gain at {more} minus at {fewer} classes ({names})"
             out.append(_directional(label, est, -1, 2))

@@ -11,7 +11,13 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from lskd.paper import ARCH_NAMES, long_tail_power, long_tailed, network_name, paper_datasets
+from lskd.paper import (
+    arch_name,
+    long_tail_power,
+    long_tailed,
+    network_name,
+    paper_datasets,
+)
 from lskd.paper.kd_tables import soft_only, student_stats
 from lskd.paper.results import fmt, ls_pairs, paper_match, read_jsons, reference
 
@@ -48,7 +54,7 @@ def table3_rows(evals, infos):
     rows = pairs.copy()
     rows["paper_dataset"] = _paper_rows(rows, infos, paper)
     ref = paper.set_index(["dataset", "network"])
-    keys = list(zip(rows.paper_dataset, rows.arch.map(lambda a: ARCH_NAMES.get(a, a)), strict=True))
+    keys = list(zip(rows.paper_dataset, rows.arch.map(arch_name), strict=True))
     for col in ("top1_no_ls", "topk_no_ls", "top1_ls", "topk_ls", "k"):
         rows[f"paper_{col}"] = [ref[col].get(k) if k[0] else None for k in keys]
     shown = pd.DataFrame(
@@ -95,7 +101,7 @@ def table4_rows(evals, infos):
     average = gains_by_classes(pairs)
     avg_rows = pd.DataFrame(
         {
-            "Teacher": "Average of " + ", ".join(ARCH_NAMES.get(a, a) for a in common_archs(pairs)),
+            "Teacher": "Average of " + ", ".join(arch_name(a) for a in common_archs(pairs)),
             "Dataset": "",
             "#class": average.num_classes,
             "w/o LS (top-1/top-5)": "",
@@ -205,7 +211,7 @@ def table6(inputs):
     paper = reference("table6").set_index(["teacher", "teacher_ls", "student"])
     inat = _paper_rows(rows, infos, pd.DataFrame({"dataset": ["iNaturalist 2019"]}))
     keys = [
-        (ARCH_NAMES.get(t, t), int(ls), ARCH_NAMES.get(s, s)) if named else None
+        (arch_name(t), int(ls), arch_name(s)) if named else None
         for t, ls, s, named in zip(rows.teacher_arch, rows.ls, rows.arch, inat, strict=True)
     ]
     for col in ("teacher_top1", "student_top1", "student_top3"):
@@ -213,7 +219,7 @@ def table6(inputs):
     shown = pd.DataFrame(
         {
             "Dataset": rows.dataset,
-            "Teacher": rows.teacher_arch.map(lambda a: ARCH_NAMES.get(a, a)),
+            "Teacher": rows.teacher_arch.map(arch_name),
             "w/ LS": rows.ls.map({True: "✔", False: ""}),
             "Teacher top-1/top-3": [
                 f"{fmt(a)}/{fmt(b)}"
@@ -221,7 +227,7 @@ def table6(inputs):
                     rows.teacher_top1, rows.get("teacher_top3", rows.teacher_top5), strict=True
                 )
             ],
-            "Student": rows.arch.map(lambda a: ARCH_NAMES.get(a, a)),
+            "Student": rows.arch.map(arch_name),
             "Student top-1/top-3": [
                 f"{fmt(a, s, n)}/{fmt(b)}"
                 for a, s, n, b in zip(rows.top1, rows.top1_std, rows.n, rows.top3, strict=True)

@@ -5,7 +5,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from lskd.paper import ARCH_NAMES, LS_COLORS, network_name
+from lskd.paper import LS_COLORS, arch_name, network_name
 from lskd.paper.kd_tables import soft_only, student_stats, table8_rows
 from lskd.paper.results import read_jsons, reference
 
@@ -30,7 +30,7 @@ def fig5(inputs) -> plt.Figure:
             loss_ax.plot(curves.index, curves.train_loss, color=LS_COLORS[ls], label=LABELS[ls])
             acc_ax.plot(curves.index, curves.val_top1, color=LS_COLORS[ls], label=LABELS[ls])
         loss_ax.set_title(
-            f"T: {network_name(t_arch, t_recipe)}  S: {ARCH_NAMES.get(s_arch, s_arch)}"
+            f"T: {network_name(t_arch, t_recipe)}  S: {arch_name(s_arch)}"
             f"\n({dataset}, {'cached' if cached else 'online'} teacher)",
             fontsize=9,
         )

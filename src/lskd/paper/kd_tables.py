@@ -6,7 +6,7 @@ the tables need only those files. Values are means (± std, n) over seeds, the p
 
 import pandas as pd
 
-from lskd.paper import ARCH_NAMES, RECIPE_SUFFIX, network_name
+from lskd.paper import RECIPE_SUFFIX, arch_name, network_name
 from lskd.paper.results import (
     fmt,
     paper_datasets_of,
@@ -93,7 +93,7 @@ def table7_rows(stats: pd.DataFrame, teacher_archs=None, datasets=None):
     named = [paper_match((datasets or {}).get(d, ()), paper.dataset) for d in rows.dataset]
     paper = paper.set_index(["dataset", "teacher", "teacher_ls", "student"])
     keys = [
-        (d, ARCH_NAMES.get(t, t), int(ls), ARCH_NAMES.get(s, s))
+        (d, arch_name(t), int(ls), arch_name(s))
         for d, t, ls, s in zip(named, rows.teacher_arch, rows.ls, rows.arch, strict=True)
     ]
     rows["paper_dataset"] = named
@@ -104,7 +104,7 @@ def table7_rows(stats: pd.DataFrame, teacher_archs=None, datasets=None):
             "Dataset": rows.dataset,
             **teacher_columns(rows),
             "Teacher acc. (top-1/top-5)": rows.apply(_acc, axis=1, prefix="teacher_"),
-            "Student": rows.arch.map(lambda a: ARCH_NAMES.get(a, a)),
+            "Student": rows.arch.map(arch_name),
             "Student acc. (top-1/top-5)": rows.apply(_acc, axis=1),
             "KD": _view(rows),
             "n": rows.n,
@@ -173,7 +173,7 @@ def table9_rows(stats: pd.DataFrame, datasets=None) -> tuple[pd.DataFrame, pd.Da
             "Dataset": rows.dataset,
             "Ratio (hard – soft)": [f"{lam:g} – {1 - lam:g}" for lam in rows.lam],
             **teacher_columns(rows),
-            "Student": rows.arch.map(lambda a: ARCH_NAMES.get(a, a)),
+            "Student": rows.arch.map(arch_name),
             "Student acc. (top-1/top-5)": rows.apply(_acc, axis=1),
             "KD": _view(rows),
             "n": rows.n,
@@ -194,7 +194,7 @@ def temperature_rows(stats: pd.DataFrame, datasets=None) -> tuple[pd.DataFrame, 
         {
             "Dataset": rows.dataset,
             **teacher_columns(rows),
-            "Student": rows.arch.map(lambda a: ARCH_NAMES.get(a, a)),
+            "Student": rows.arch.map(arch_name),
             "T": rows.temperature.map(lambda t: f"{t:g}"),
             "Student acc. (top-1/top-5)": rows.apply(_acc, axis=1),
             "KD": _view(rows),
