@@ -28,6 +28,11 @@ def kd_loss(
     return soft_cross_entropy(student_logits.float() / temperature, teacher_probs) * temperature**2
 
 
+def check_lam(lam: float) -> None:
+    if not 0.0 <= lam <= 1.0:
+        raise ValueError(f"lam must be in [0, 1], got {lam}")
+
+
 def mixed_kd_loss(
     student_logits: torch.Tensor,
     teacher_logits: torch.Tensor,
@@ -36,8 +41,7 @@ def mixed_kd_loss(
     temperature: float = 1.0,
 ) -> torch.Tensor:
     """Appendix E: lam * H(p_S, y) + (1 - lam) * H(p_S/T, p_T/T); lam = 0 is Eq. 4 alone."""
-    if not 0.0 <= lam <= 1.0:
-        raise ValueError(f"lam must be in [0, 1], got {lam}")
+    check_lam(lam)
     soft = kd_loss(student_logits, teacher_logits, temperature)
     if lam == 0:
         return soft
@@ -53,8 +57,7 @@ class Distillation:
     """
 
     def __init__(self, teacher, lam=0.0, temperature=1.0, cached_logits=None, teacher_id=""):
-        if not 0.0 <= lam <= 1.0:
-            raise ValueError(f"lam must be in [0, 1], got {lam}")
+        check_lam(lam)  # here too: a bad value fails before the data is loaded
         self.teacher, self.lam, self.temperature = teacher, lam, temperature
         self.cached_logits = cached_logits
         self.augment = cached_logits is None

@@ -11,10 +11,14 @@ import torch.nn.functional as F
 from lskd.data.batches import cutmix
 
 
-def smoothed_targets(labels: torch.Tensor, num_classes: int, alpha: float) -> torch.Tensor:
-    """Eq. 1 target matrix (N x K): 1 - alpha on the label, alpha / (K - 1) elsewhere."""
+def check_alpha(alpha: float) -> None:
     if not 0.0 <= alpha < 1.0:
         raise ValueError(f"label smoothing alpha must be in [0, 1), got {alpha}")
+
+
+def smoothed_targets(labels: torch.Tensor, num_classes: int, alpha: float) -> torch.Tensor:
+    """Eq. 1 target matrix (N x K): 1 - alpha on the label, alpha / (K - 1) elsewhere."""
+    check_alpha(alpha)
     off = alpha / (num_classes - 1)
     targets = torch.full((labels.shape[0], num_classes), off, device=labels.device)
     return targets.scatter_(1, labels.long().view(-1, 1), 1.0 - alpha)
@@ -37,8 +41,7 @@ class LabelSmoothing:
     augment = True
 
     def __init__(self, alpha: float = 0.0, cutmix_prob: float = 0.0):
-        if not 0.0 <= alpha < 1.0:
-            raise ValueError(f"label smoothing alpha must be in [0, 1), got {alpha}")
+        check_alpha(alpha)  # here too: a bad value fails before the data is loaded
         self.alpha, self.cutmix_prob = alpha, cutmix_prob
         self.record = {"alpha": alpha}  # what final.json and the resume guard record
         self.num_classes = None
