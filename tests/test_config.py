@@ -119,6 +119,23 @@ BAD = {
         r"^nmt\.kd\.alpha: renamed nmt\.kd\.lam, .* the convention flipped: lam = 1 - alpha "
         r"\(here lam: 0\.2\)$",
     ),
+    "student seed its teacher lacks": (
+        lambda c: c["students"]["r18_from_r18"].update(seeds=[0, 7]),
+        r"^students\.r18_from_r18\.teacher: teacher resnet18 has no run at seed 7; add the seed "
+        r"to teachers\.resnet18\.seeds",
+    ),
+    "ReActNet seed its teacher lacks": (
+        lambda c: (c["bnn"].update(seeds=[1]), c["teachers"]["resnet18"].update(seeds=[0])),
+        r"^bnn\.seeds: teacher resnet18 has no run at seed 1",
+    ),
+    "entry seeds repeated": (
+        lambda c: c["teachers"]["resnet18"].update(seeds=[1, 1]),
+        r"^config key teachers\.resnet18\.seeds: \[1, 1\] has non-unique elements",
+    ),
+    "CIFAR ResNet with the ImageNet stem": (
+        lambda c: c["teachers"]["resnet18"].update(arch="cifar_resnet20", stem="imagenet"),
+        r"^teachers\.resnet18\.stem: cifar_resnet20 has only the CIFAR stem \(3x3, stride 1\)",
+    ),
 }
 
 
@@ -364,3 +381,35 @@ def test_dry_run_quotes_a_class_name_with_a_space(tmp_path):
     target = "results/fmnist/teachers/resnet18/seed0/eval/penultimate.npz"
     proc = run_snakemake(tmp_path, "-n", "-p", target, configfile=path)
     assert "--classes T-shirt/top Shirt 'Ankle boot' --per-class 200" in proc.stdout
+
+
+def test_entry_seeds_decide_the_runs():
+    """An entry's own seeds replace the top-level ones for its runs (and a student's teacher is
+    needed only at the student's seeds); the others keep the top-level seeds."""
+    config = changed(lambda c: c.update(seeds=[0, 1]))
+    config["teachers"]["resnet18"]["seeds"] = [0, 1, 2]
+    config["students"]["r18_from_r18"]["seeds"] = [2]
+    assert parse_error(config) is None
+    lw.validate_schema(config, SCHEMA)  # fills in the defaults ...
+    lw.check(config)  # ... and the stems the rules read
+    runs = lw.run_files(config, "teachers", "final.json", ["resnet18", "resnet18_ls"])
+    assert [r.split("/")[3:5] for r in runs] == [["resnet18", f"seed{s}"] for s in (0, 1, 2)] + [
+        ["resnet18_ls", f"seed{s}"] for s in (0, 1)
+    ]
+    students = lw.run_files(config, "students", "final.json", ["r18_from_r18", "r18_from_r18_ls"])
+    assert [r.split("/")[3:5] for r in students] == [
+        ["r18_from_r18", "seed2"], ["r18_from_r18_ls", "seed0"], ["r18_from_r18_ls", "seed1"]
+    ]  # fmt: skip
+    benchmarks = lw.benchmark_files(config)
+    assert "results/benchmarks/train_student/fmnist/r18_from_r18_seed2.tsv" in benchmarks
+    assert "results/benchmarks/train_student/fmnist/r18_from_r18_seed0.tsv" not in benchmarks
+
+
+def test_cifar_resnets_default_to_their_own_stem():
+    config = changed(lambda c: c["teachers"]["resnet18"].update(arch="cifar_resnet20"))
+    config["teachers"]["resnet18"].pop("stem", None)
+    assert parse_error(config) is None
+    lw.validate_schema(config, SCHEMA)
+    lw.check(config)
+    assert config["teachers"]["resnet18"]["stem"] == "small"
+    assert config["teachers"]["resnet18_ls"]["stem"] == "imagenet"

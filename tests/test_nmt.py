@@ -473,3 +473,19 @@ def test_iwslt14_archive_is_read_as_prepare_iwslt14_does(tmp_path):
         (folder / name).write_text(text)
     with pytest.raises(DataError, match=r"IWSLT14\.TED\.tst2012\.de-en\.en\.xml is missing"):
         corpus.split_iwslt14(str(folder))
+
+
+@pytest.mark.parametrize("valid_beam,expected", [(None, 5), (1, 1)])
+def test_validation_bleu_uses_valid_beam_and_the_test_beam_when_unset(valid_beam, expected):
+    """Per-epoch validation BLEU decodes with nmt.train.valid_beam (greedy is cheap); unset, with
+    the test's beam. fairseq-train's own parser reads it back."""
+    from fairseq import options
+
+    train = {"lr": 1e-3, "warmup_updates": 1, "dropout": 0.1, "weight_decay": 0.0,
+             "max_tokens": 512, "epochs": 1, "beam": 5}  # fmt: skip
+    if valid_beam is not None:
+        train["valid_beam"] = valid_beam
+    cmd = runs.train_command("data-bin", "out", {"arch": "transformer_iwslt_de_en"}, train, 0)
+    cmd += runs.criterion_args(0.1)
+    parsed = options.parse_args_and_arch(options.get_training_parser(), input_args=cmd[1:])
+    assert json.loads(parsed.eval_bleu_args)["beam"] == expected

@@ -224,3 +224,56 @@ def test_released_weights_are_validated_not_trained(data, tmp_path, monkeypatch)
     assert final["epochs"] == 0 and final["weights"] == "torchvision"
     assert_same(weights(run), built["initial"])
     assert len((run / "metrics.csv").read_text().splitlines()) == 2  # header + the validation
+
+
+def test_epoch_images_trains_each_epoch_on_its_own_seeded_sample(data, tmp_path, monkeypatch):
+    """recipe epoch_images: each epoch steps through that many distinct training images, another
+    sample each epoch, the same in a rerun; and a run interrupted mid-epoch resumes to the
+    weights of an uninterrupted one."""
+    seen = []
+    step = train_module.Run.step
+
+    def record(run, x, y, idx, gen, weight):
+        seen.append(idx.clone())
+        return step(run, x, y, idx, gen, weight)
+
+    monkeypatch.setattr(train_module.Run, "step", record)
+    recipe = Recipe(epochs=2, lr=0.05, batch_size=8, epoch_images=20)
+    train(data, tmp_path / "a", "cifar_resnet8", recipe, LabelSmoothing(0.0), stem="small")
+    epochs = [torch.cat(seen[:3]), torch.cat(seen[3:])]  # batches of 8, 8 and 4 images
+    assert [len(e) for e in epochs] == [20, 20] and len(seen) == 6
+    assert all(len(set(e.tolist())) == 20 for e in epochs)
+    assert set(epochs[0].tolist()) != set(epochs[1].tolist())
+    first = [i.tolist() for i in seen]
+    seen.clear()
+    run = tmp_path / "b"
+    interrupted(monkeypatch, data, run, "cifar_resnet8", recipe, LabelSmoothing(0.0), stem="small")
+    train(data, run, "cifar_resnet8", recipe, LabelSmoothing(0.0), stem="small")
+    assert [
+        i.tolist() for i in seen
+    ] == first  # the interrupted run did batch 1, the rerun the rest
+    assert_same(weights(run), weights(tmp_path / "a"))
+
+
+def test_onecycle_steps_per_batch_and_resumes_exactly(data, tmp_path, monkeypatch):
+    """schedule onecycle: lr rises from lr/10 over the warm-up epoch, peaks once and ends near 0,
+    one scheduler step per batch (torch's OneCycleLR formula); a run interrupted mid-epoch
+    resumes to the weights of an uninterrupted one."""
+    lrs = []
+    step = train_module.Run.step
+
+    def record(run, *args):
+        lrs.append(run.opt.param_groups[0]["lr"])
+        return step(run, *args)
+
+    monkeypatch.setattr(train_module.Run, "step", record)
+    recipe = Recipe(epochs=2, lr=0.05, batch_size=16, schedule="onecycle", warmup_epochs=1)
+    train(data, tmp_path / "a", "cifar_resnet8", recipe, LabelSmoothing(0.0), stem="small")
+    per_epoch = train_module.steps_per_epoch(120, recipe)  # 8 batches of 120 images
+    assert per_epoch == 8 and len(lrs) == 16
+    assert lrs[0] == pytest.approx(0.005) and max(lrs) == pytest.approx(0.05, rel=0.02)
+    assert lrs.index(max(lrs)) in (7, 8) and lrs[-1] < 0.005 and lrs == sorted(lrs[:8]) + lrs[8:]
+    run = tmp_path / "b"
+    interrupted(monkeypatch, data, run, "cifar_resnet8", recipe, LabelSmoothing(0.0), stem="small")
+    train(data, run, "cifar_resnet8", recipe, LabelSmoothing(0.0), stem="small")
+    assert_same(weights(run), weights(tmp_path / "a"))

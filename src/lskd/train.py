@@ -9,7 +9,7 @@ run starts afresh, and a finished run removes its checkpoint. Every random choic
 as an uninterrupted one. Per-epoch metrics go to ``metrics.csv`` and, unless turned off, to
 TensorBoard event files beside it (``lskd.events``); the run's summary, with its provenance
 (``lskd.provenance``, not part of what decides a resume), to ``final.json``. Training runs on
-the GPU when there is one (channels-last memory layout there), else on the CPU; started by
+the GPU when there is one, else on the CPU (channels-last memory layout on both); started by
 torchrun, it trains data-parallel on every rank (``lskd.distributed``) and rank 0 writes the
 files.
 """
@@ -53,7 +53,9 @@ class Recipe:
     cutmix_prob: float = 0.0
     warmup_epochs: int = 0  # linear warm-up from lr / 10 (Goyal et al., 2017)
     optimizer: str = "sgd"  # "adam": weight decay on conv weights only (ReActNet)
-    schedule: str = "step"  # "linear": lr decays linearly to 0 over the epochs (ReActNet)
+    schedule: str = "step"  # "linear": lr decays linearly to 0 over the epochs (ReActNet);
+    # "onecycle": per step, up from lr / 10 over the warm-up epochs, then a cosine to ~0
+    epoch_images: int | None = None  # a seeded sample of this many training images per epoch
 
 
 def optimizer(model, recipe: Recipe):
@@ -98,15 +100,32 @@ class Preemption:
         signal.signal(signal.SIGTERM, self._previous)
 
 
-def schedule(opt, recipe: Recipe):
+def steps_per_epoch(images: int, recipe: Recipe) -> int:
+    """Optimisation steps of an epoch over ``images`` (or the recipe's epoch_images): batches
+    of batch_size, the last one kept unless it has a single image (``train_batches``)."""
+    n = min(images, recipe.epoch_images or images)
+    return sum(1 for start in range(0, n, recipe.batch_size) if n - start >= 2)
+
+
+def schedule(opt, recipe: Recipe, steps: int):
     """Step decay at ``milestones`` or linear decay to 0 (per epoch), after an optional linear
-    warm-up."""
+    warm-up; or a one-cycle schedule stepped after each of the epoch's ``steps`` batches
+    (Smith and Topin, 2019: short runs end annealed instead of at a last step's lr)."""
+    if recipe.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(
+            opt,
+            recipe.lr,
+            total_steps=recipe.epochs * steps,
+            pct_start=max(recipe.warmup_epochs, 1) / recipe.epochs,
+            div_factor=10.0,
+            cycle_momentum=False,
+        )
     if recipe.schedule == "linear":
         steps = torch.optim.lr_scheduler.LambdaLR(opt, lambda e: 1 - e / recipe.epochs)
     elif recipe.schedule == "step":
         steps = torch.optim.lr_scheduler.MultiStepLR(opt, recipe.milestones, recipe.gamma)
     else:
-        raise ValueError(f"unknown schedule {recipe.schedule!r} (step or linear)")
+        raise ValueError(f"unknown schedule {recipe.schedule!r} (step, linear or onecycle)")
     if not recipe.warmup_epochs:
         return steps
     warmup = torch.optim.lr_scheduler.LinearLR(opt, 0.1, total_iters=recipe.warmup_epochs)
@@ -151,7 +170,9 @@ def train(
     settings["weights"] = weights
     epochs = 0 if weights else recipe.epochs
     identity = run_identity(settings, objective, data_dir, init_from)
+    steps = steps_per_epoch(len(train_data[1]), recipe)
     run = Run(model, trained, recipe, objective, world, bf16, seed, out_dir / "last.pt", identity)
+    run.schedule_steps(steps)
     objective.setup(info["num_classes"], *val_data, bf16)
     partial = run.resume()
     events = EventLog(out_dir if world.main else None, run.history, tensorboard)
@@ -240,7 +261,11 @@ class Run:
 
     def __post_init__(self):
         self.opt = optimizer(self.model, self.recipe)
-        self.sched = schedule(self.opt, self.recipe)
+        self.per_step = self.recipe.schedule == "onecycle"
+
+    def schedule_steps(self, steps: int) -> None:
+        """The lr schedule, for epochs of ``steps`` batches (before ``resume``)."""
+        self.sched = schedule(self.opt, self.recipe, steps)
 
     def resume(self) -> dict | None:
         """Continue from ``last`` if this run wrote it; move any other aside. Returns the
@@ -323,7 +348,7 @@ class Run:
         batch_size = self.recipe.batch_size
         gen = epoch_generator(self.seed, epoch)
         torch.manual_seed(self.seed * 100_003 + epoch)  # dropout, so that resuming is exact
-        order = torch.randperm(len(labels), generator=gen)
+        order = torch.randperm(len(labels), generator=gen)[: self.recipe.epoch_images]
         first, total, seen, elapsed = 0, 0.0, 0, 0.0
         if partial is not None:  # continue the interrupted epoch where it stopped
             order, first = partial["order"], partial["batch"]
@@ -345,7 +370,7 @@ class Run:
         )
         progress = tqdm(
             batches,
-            total=-(-len(labels) // batch_size),
+            total=-(-len(order) // batch_size),
             initial=first,
             mininterval=10,
             leave=False,
@@ -363,7 +388,8 @@ class Run:
             total, seen = total + loss * len(y), seen + len(y)
             if self.world.any(preemption.requested):
                 self._preempt(epoch, batch + 1, order, gen, total, seen, started)
-        self.sched.step()
+        if not self.per_step:
+            self.sched.step()
         total, seen = self.world.sum(total, seen)
         return total / seen, started
 
@@ -395,6 +421,8 @@ class Run:
         self.opt.zero_grad(set_to_none=True)
         (loss * weight).backward()
         self.opt.step()
+        if self.per_step:
+            self.sched.step()
         return loss.item()
 
     def validate(self, data) -> dict:

@@ -348,6 +348,8 @@ def check(config: dict) -> None:
                 _must_name(config, f"{kind}.{name}.init_from", entry["init_from"], "teachers")
     for i, name in enumerate(config["bnn"]["teachers"]):
         _must_name(config, f"bnn.teachers[{i}]", name, "teachers")
+    _fill_stems(config)
+    _check_seeds(config)
     for step in ("step1", "step2"):
         _must_name(config, f"bnn.{step}", config["bnn"][step], "recipes")
     _check_nmt_corpus(config["nmt"]["corpus"])
@@ -355,6 +357,41 @@ def check(config: dict) -> None:
         for key in LS_KEYS:
             _must_name(config, f"figures.{fig}.{key}", config["figures"][fig][key], "teachers")
     _check_fig1_classes(config, classes_of)
+
+
+def _fill_stems(config: dict) -> None:
+    """An entry without ``stem`` gets its architecture's: small for the CIFAR ResNets (the only
+    one they have), imagenet for torchvision's."""
+    for kind in ("teachers", "students"):
+        for name, entry in config.get(kind, {}).items():
+            cifar = entry["arch"].startswith("cifar_")
+            entry.setdefault("stem", "small" if cifar else "imagenet")
+            if cifar and entry["stem"] != "small":
+                raise ConfigError(
+                    f"{kind}.{name}.stem: {entry['arch']} has only the CIFAR stem (3x3, "
+                    "stride 1); set stem: small or leave it out"
+                )
+
+
+def _check_seeds(config: dict) -> None:
+    """A student, an initialised run or a ReActNet run needs its source at each of its seeds."""
+    needs = [  # (key, its seeds, the teacher it needs at them)
+        *(
+            (f"{kind}.{name}.{key}", seeds_of(config, name, kind), entry[key])
+            for kind in ("teachers", "students")
+            for name, entry in config.get(kind, {}).items()
+            for key in ("teacher", "init_from")
+            if key in entry
+        ),
+        *(("bnn.seeds", seeds_of(config, "", "bnn"), t) for t in config["bnn"]["teachers"]),
+    ]
+    for key, seeds, teacher in needs:
+        missing = sorted(set(seeds) - set(seeds_of(config, teacher)))
+        if missing:
+            raise ConfigError(
+                f"{key}: teacher {teacher} has no run at seed {', '.join(map(str, missing))}; "
+                f"add the seed to teachers.{teacher}.seeds or drop it here"
+            )
 
 
 def required_classes(config: dict, dataset: str) -> list[str]:
@@ -428,18 +465,27 @@ def run_files(config: dict, kind: str, file: str, names=None, steps=(1, 2)) -> l
     """``file`` (a path inside the run folder) of every run of ``kind`` (RUN_DIRS; "nmt": the
     teachers' runs, then the students'), for every seed; ``names``: only those; ``steps``: the
     ReActNet steps."""
-    seeds = config["seeds"]
     if kind == "bnn":
         names = config["bnn"]["teachers"] if names is None else names
+        seeds = seeds_of(config, "", "bnn")
         runs = [run_dir(config, t, s, kind, step=k) for t in names for s in seeds for k in steps]
     elif kind == "nmt":
         names = config["nmt"]["teachers"] if names is None else names
-        roles = ("teachers", "students")
+        roles, seeds = ("teachers", "students"), seeds_of(config, "", "nmt")
         runs = [run_dir(config, t, s, kind, role=r) for r in roles for t in names for s in seeds]
     else:
         names = config.get(kind, {}) if names is None else names
-        runs = [run_dir(config, n, s, kind) for n in names for s in seeds]
+        runs = [run_dir(config, n, s, kind) for n in names for s in seeds_of(config, n, kind)]
     return [f"{run}/{file}" for run in runs]
+
+
+def seeds_of(config: dict, name: str, kind: str = "teachers") -> list[int]:
+    """The seeds of a teacher's or student's runs (its entry's ``seeds``, else the top-level
+    ones), of the ReActNet runs (``bnn.seeds``) or of the NMT runs (the top-level ones)."""
+    if kind == "nmt":
+        return config["seeds"]
+    entry = config["bnn"] if kind == "bnn" else config[kind][name]
+    return entry.get("seeds", config["seeds"])
 
 
 def teacher_evals(config: dict) -> list[str]:
@@ -479,8 +525,8 @@ def provenance_records(config: dict) -> list[str]:
 
 def fig1_features(config: dict) -> list[str]:
     """Figure 1 uses the first seed of the teachers without and with LS in figures.fig1."""
-    fig1, seed = config["figures"]["fig1"], config["seeds"][0]
-    return [f"{run_dir(config, fig1[key], seed)}/eval/penultimate.npz" for key in LS_KEYS]
+    names = [config["figures"]["fig1"][key] for key in LS_KEYS]
+    return [f"{run_dir(config, n, seeds_of(config, n)[0])}/eval/penultimate.npz" for n in names]
 
 
 def data_file(dataset: str, file: str = "manifest.csv") -> str:
@@ -638,24 +684,35 @@ def benchmark_files(config: dict) -> list[str]:
     """The ``benchmark:`` file of every job the workflow runs (the rules' patterns:
     results/benchmarks/<rule>/<wildcards>.tsv, <rule>.tsv for a rule of one job), but the cost
     table's own, which reads them."""
-    seeds, nmt = config["seeds"], config["nmt"]
-    teachers = [f"{dataset_of(config, t)}/{t}_seed{s}" for t in config["teachers"] for s in seeds]
+    nmt = config["nmt"]
     students = config.get("students", {})
-    cached = {s["teacher"] for s in students.values() if s["cache_teacher"]}
+
+    def jobs_of(names, kind="teachers", seeds=None):  # <dataset>/<name>_seed<seed>
+        return [
+            f"{dataset_of(config, n, kind)}/{n}_seed{s}"
+            for n in names
+            for s in (seeds or seeds_of(config, n, kind))
+        ]
+
+    teachers = jobs_of(config["teachers"])
+    cached = [  # a caching student's teacher, at the student's seeds
+        job
+        for name, student in students.items()
+        if student["cache_teacher"]
+        for job in jobs_of([student["teacher"]], seeds=seeds_of(config, name, "students"))
+    ]
     fig1 = {config["figures"]["fig1"][key] for key in LS_KEYS}
-    bnn = [f"{dataset_of(config, t)}/{t}_seed{s}" for t in config["bnn"]["teachers"] for s in seeds]
-    nmt_runs = [f"{t}_seed{s}" for t in nmt["teachers"] for s in seeds]
+    bnn = jobs_of(config["bnn"]["teachers"], seeds=seeds_of(config, "", "bnn"))
+    nmt_runs = [f"{t}_seed{s}" for t in nmt["teachers"] for s in seeds_of(config, "", "nmt")]
     datasets = config["datasets"]
     jobs = {
         "curate": [d for d in datasets if not keeps_pixels(config, d)],
         "curate_fashion_mnist": [d for d in datasets if keeps_pixels(config, d)],
         "train_teacher": teachers,
         "evaluate_teacher": teachers,
-        "cache_teacher": [f"{dataset_of(config, t)}/{t}_seed{s}" for t in cached for s in seeds],
-        "penultimate_features": [f"{dataset_of(config, t)}/{t}_seed{seeds[0]}" for t in fig1],
-        "train_student": [
-            f"{dataset_of(config, n, 'students')}/{n}_seed{s}" for n in students for s in seeds
-        ],
+        "cache_teacher": cached,
+        "penultimate_features": [jobs_of([t], seeds=seeds_of(config, t)[:1])[0] for t in fig1],
+        "train_student": jobs_of(students, "students"),
         "evaluate_student": [
             path.removeprefix("results/").removesuffix("/final.json")
             for path in student_finals(config) + bnn_finals(config)

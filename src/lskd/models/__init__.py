@@ -1,4 +1,6 @@
-"""Model builders: torchvision architectures adapted to the input's channels and size."""
+"""Model builders: torchvision architectures adapted to the input's channels and size, the CIFAR
+ResNets of the KD literature (``lskd.models.cifar_resnet``, for 28x28 and 32x32 inputs) and
+ReActNet."""
 
 from pathlib import Path
 from urllib.parse import urlparse
@@ -8,6 +10,7 @@ import torchvision
 from torch import nn
 
 from lskd.data.errors import DataError
+from lskd.models.cifar_resnet import CIFAR_RESNETS, CifarResNet
 
 ARCHS = (
     "resnet18",
@@ -63,8 +66,13 @@ def build_model(
         from lskd.models.reactnet import ReActNetResNet18
 
         return ReActNetResNet18(num_classes, in_channels, stem, **BNN_ARCHS[arch])
+    if arch in CIFAR_RESNETS:
+        if stem != "small":
+            raise ValueError(f"{arch} has the CIFAR stem (3x3, stride 1): use stem small")
+        return CifarResNet(arch, num_classes, in_channels)
     if arch not in ARCHS:
-        raise ValueError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHS)}")
+        known = ", ".join([*ARCHS, *CIFAR_RESNETS])
+        raise ValueError(f"unknown architecture {arch!r}; choose one of {known}")
     kwargs = {}
     if arch.startswith(("resnet", "resnext", "wide_resnet")):
         # Goyal et al. (2017), whose ImageNet protocol the paper follows: the last BN of each
@@ -105,6 +113,12 @@ def released_weights(arch: str) -> dict:
     return entry.get_state_dict(progress=False, weights_only=True)
 
 
+def parameter_count(arch: str, num_classes: int = 1000) -> int:
+    """Parameters of ``arch`` (RGB input, its own stem), to rank architectures by size."""
+    stem = "small" if arch in CIFAR_RESNETS else "imagenet"
+    return sum(p.numel() for p in build_model(arch, num_classes, 3, stem).parameters())
+
+
 def classifier(model: nn.Module) -> nn.Linear:
     """The last linear layer (its weight rows are the class templates of Mueller et al.)."""
     return [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
@@ -113,9 +127,11 @@ def classifier(model: nn.Module) -> nn.Linear:
 __all__ = [
     "ARCHS",
     "BNN_ARCHS",
+    "CIFAR_RESNETS",
     "RELEASED",
     "STEMS",
     "build_model",
     "classifier",
+    "parameter_count",
     "released_weights",
 ]

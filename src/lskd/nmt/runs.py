@@ -93,7 +93,8 @@ MAX_LEN_A, MAX_LEN_B = 1.2, 10
 
 def train_command(data_bin: str, save_dir: str, model: dict, train: dict, seed: int) -> list[str]:
     """fairseq-train for one run (without its criterion), per the paper and Tan et al."""
-    beam = json.dumps({"beam": train["beam"], "max_len_a": MAX_LEN_A, "max_len_b": MAX_LEN_B})
+    valid_beam = train.get("valid_beam", train["beam"])
+    beam = json.dumps({"beam": valid_beam, "max_len_a": MAX_LEN_A, "max_len_b": MAX_LEN_B})
     return [
         "fairseq-train", data_bin, "--user-dir", USER_DIR,
         *_model_args(model), *_device_args(train.get("fp16", False)),
@@ -104,7 +105,7 @@ def train_command(data_bin: str, save_dir: str, model: dict, train: dict, seed: 
         "--max-tokens", str(train["max_tokens"]), "--max-epoch", str(train["epochs"]),
         "--seed", str(seed), "--save-dir", save_dir, "--no-epoch-checkpoints",
         "--log-format", "json", "--log-interval", "50", "--num-workers", "0",
-        # BLEU on the validation set after every epoch (Figure 7), beam search as in the paper
+        # BLEU on the validation set after every epoch (Figure 7; the best epoch is kept)
         "--eval-bleu", "--eval-bleu-args", beam, "--eval-bleu-detok", "moses",
         "--eval-bleu-remove-bpe", "--best-checkpoint-metric", "bleu",
         "--maximize-best-checkpoint-metric",
@@ -191,6 +192,7 @@ def train(
         "epochs": int(curve["epoch"].max()),
         "best_epoch": int(best["epoch"]),
         "best_valid_bleu": float(best["valid_bleu"]),
+        "valid_beam": json.loads(cmd[cmd.index("--eval-bleu-args") + 1])["beam"],
         "valid_ppl_at_best": float(best["valid_ppl"]),
         "last_valid_ppl": float(curve["valid_ppl"].iloc[-1]),
         "provenance": _provenance(start, cmd, threads),

@@ -10,6 +10,11 @@ ARCH_NAMES = {
     "resnext50_32x4d": "ResNeXt50 32x4d",
     "wide_resnet50_2": "Wide ResNet50",
     "resnext101_32x8d": "ResNeXt101 32x8d",
+    # the CIFAR ResNets of the default study (lskd.models.cifar_resnet)
+    **{
+        f"cifar_resnet{d}": f"ResNet-{d} (CIFAR)"
+        for d in (8, 14, 20, 32, 44, 56, 110, "8x4", "32x4")
+    },
 }
 # Curves and points of a teacher without (False) and with (True) label smoothing, or of its student
 LS_COLORS = {False: "tab:blue", True: "tab:red"}

@@ -6,7 +6,8 @@ the tables need only those files. Values are means (± std, n) over seeds, the p
 
 import pandas as pd
 
-from lskd.paper import RECIPE_SUFFIX, arch_name, network_name
+from lskd.models import parameter_count
+from lskd.paper import ARCH_NAMES, RECIPE_SUFFIX, arch_name, network_name
 from lskd.paper.results import (
     fmt,
     paper_datasets_of,
@@ -25,6 +26,7 @@ SHORT = {
     "wide_resnet50_2": "Wide ResNet-50-2",
     "resnext101_32x8d": "ResNeXt-101-32x8d",
 }
+SHORT |= {a: f"R{a.removeprefix('cifar_resnet')}c" for a in ARCH_NAMES if a.startswith("cifar_")}
 KEYS = [
     "dataset",
     "name",
@@ -209,9 +211,19 @@ def _stats(inputs) -> tuple[pd.DataFrame, dict]:
     return student_stats(read_jsons(inputs.student_finals)), paper_datasets_of(inputs.infos)
 
 
+def table2_teacher(archs) -> str:
+    """The paper's Table 2 shows its ResNet-50 teachers' students; a study without ResNet-50
+    teachers (the default's CIFAR ResNets) shows those of its largest teacher architecture."""
+    archs = set(archs)
+    if "resnet50" in archs or not archs:
+        return "resnet50"
+    return max(sorted(archs), key=parameter_count)
+
+
 def table2(inputs):
     stats, datasets = _stats(inputs)
-    return table7_rows(stats, teacher_archs=["resnet50"], datasets=datasets)
+    teacher = table2_teacher(soft_only(stats).teacher_arch)
+    return table7_rows(stats, teacher_archs=[teacher], datasets=datasets)
 
 
 def table7(inputs):

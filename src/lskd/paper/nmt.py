@@ -43,7 +43,9 @@ def figure(inputs) -> plt.Figure:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    axes[0].set_ylabel("BLEU (beam 5)")
+    beams = sorted(set(finals.get("valid_beam", pd.Series([5])).dropna().astype(int)))
+    decoding = ", ".join("greedy" if b == 1 else f"beam {b}" for b in beams)
+    axes[0].set_ylabel(f"validation BLEU ({decoding})")
     fig.suptitle(
         "Figure 7: German→English transformers, teachers without/with label smoothing", y=1.02
     )

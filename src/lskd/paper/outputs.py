@@ -91,8 +91,9 @@ OUTPUTS = (
            "Accuracy and inter-class variance (1 - S^inter_stability, Eq. 5; lower is better) of "
            "teachers without and with label smoothing; paper: ImageNet-1K."),
     Output(TABLE, "table2", "kd_tables:table2", STUDENTS,
-           "Students distilled with soft labels only (Eq. 4, T = 1) from ResNet-50 teachers "
-           "without and with LS (✔); paper: ImageNet-1K."),
+           "Students distilled with soft labels only (Eq. 4, T = 1) from ResNet-50 teachers (the "
+           "largest teacher architecture where there is no ResNet-50) without and with LS (✔); "
+           "paper: ImageNet-1K."),
     Output(TABLE, "table7", "kd_tables:table7", STUDENTS,
            "Students distilled with soft labels only (Eq. 4, T = 1) from every configured "
            "teacher without and with LS (✔); paper: ImageNet-1K (Table 7)."),
