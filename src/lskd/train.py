@@ -171,8 +171,8 @@ def train(
     epochs = 0 if weights else recipe.epochs
     identity = run_identity(settings, objective, data_dir, init_from)
     steps = steps_per_epoch(len(train_data[1]), recipe)
-    run = Run(model, trained, recipe, objective, world, bf16, seed, out_dir / "last.pt", identity)
-    run.schedule_steps(steps)
+    last = out_dir / "last.pt"
+    run = Run(model, trained, recipe, objective, world, bf16, seed, last, identity, steps)
     objective.setup(info["num_classes"], *val_data, bf16)
     partial = run.resume()
     events = EventLog(out_dir if world.main else None, run.history, tensorboard)
@@ -257,15 +257,13 @@ class Run:
     seed: int
     last: Path
     identity: dict
+    steps: int  # optimisation steps per epoch (a per-step schedule's length)
     history: list[dict] = field(default_factory=list)
 
     def __post_init__(self):
         self.opt = optimizer(self.model, self.recipe)
+        self.sched = schedule(self.opt, self.recipe, self.steps)
         self.per_step = self.recipe.schedule == "onecycle"
-
-    def schedule_steps(self, steps: int) -> None:
-        """The lr schedule, for epochs of ``steps`` batches (before ``resume``)."""
-        self.sched = schedule(self.opt, self.recipe, steps)
 
     def resume(self) -> dict | None:
         """Continue from ``last`` if this run wrote it; move any other aside. Returns the
