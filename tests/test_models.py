@@ -27,6 +27,22 @@ def test_every_listed_arch_builds_without_download():
         assert sum(p.numel() for p in build_model(arch, 10).parameters()) > 0
 
 
+def test_config_schema_lists_exactly_the_architectures_we_build_and_name():
+    """The schema's arch enum is YAML (no import): it must match the code's lists, and every
+    architecture has a display name in the tables."""
+    from pathlib import Path
+
+    import yaml
+
+    from lskd.models import CIFAR_RESNETS
+    from lskd.paper import ARCH_NAMES
+
+    schema = Path(__file__).parents[1] / "workflow/schemas/config.schema.yaml"
+    enum = yaml.safe_load(schema.read_text())["$defs"]["arch"]["enum"]
+    assert sorted(enum) == sorted([*ARCHS, *CIFAR_RESNETS])
+    assert set(enum) <= set(ARCH_NAMES)
+
+
 def test_unknown_arch():
     with pytest.raises(ValueError, match="unknown architecture 'resnet19'"):
         build_model("resnet19", 10)

@@ -28,6 +28,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from lskd import fingerprint, records
+from lskd.cifar_archs import CIFAR_RESNETS, default_stem
 from lskd.data import fashion_mnist, official, subsets
 from lskd.data.errors import DataError
 from lskd.paper import outputs
@@ -364,9 +365,8 @@ def _fill_stems(config: dict) -> None:
     one they have), imagenet for torchvision's."""
     for kind in ("teachers", "students"):
         for name, entry in config.get(kind, {}).items():
-            cifar = entry["arch"].startswith("cifar_")
-            entry.setdefault("stem", "small" if cifar else "imagenet")
-            if cifar and entry["stem"] != "small":
+            entry.setdefault("stem", default_stem(entry["arch"]))
+            if entry["arch"] in CIFAR_RESNETS and entry["stem"] != "small":
                 raise ConfigError(
                     f"{kind}.{name}.stem: {entry['arch']} has only the CIFAR stem (3x3, "
                     "stride 1); set stem: small or leave it out"

@@ -9,8 +9,9 @@ import torch
 import torchvision
 from torch import nn
 
+from lskd.cifar_archs import CIFAR_RESNETS, default_stem
 from lskd.data.errors import DataError
-from lskd.models.cifar_resnet import CIFAR_RESNETS, CifarResNet
+from lskd.models.cifar_resnet import CifarResNet
 
 ARCHS = (
     "resnet18",
@@ -115,8 +116,8 @@ def released_weights(arch: str) -> dict:
 
 def parameter_count(arch: str, num_classes: int = 1000) -> int:
     """Parameters of ``arch`` (RGB input, its own stem), to rank architectures by size."""
-    stem = "small" if arch in CIFAR_RESNETS else "imagenet"
-    return sum(p.numel() for p in build_model(arch, num_classes, 3, stem).parameters())
+    model = build_model(arch, num_classes, 3, default_stem(arch))
+    return sum(p.numel() for p in model.parameters())
 
 
 def classifier(model: nn.Module) -> nn.Linear:

@@ -11,18 +11,7 @@ torchvision's ResNets would leave 7x7 before the first block.
 
 from torch import nn
 
-# name: (blocks per stage, stem width, stage widths)
-CIFAR_RESNETS = {
-    "cifar_resnet8": (1, 16, (16, 32, 64)),
-    "cifar_resnet14": (2, 16, (16, 32, 64)),
-    "cifar_resnet20": (3, 16, (16, 32, 64)),
-    "cifar_resnet32": (5, 16, (16, 32, 64)),
-    "cifar_resnet44": (7, 16, (16, 32, 64)),
-    "cifar_resnet56": (9, 16, (16, 32, 64)),
-    "cifar_resnet110": (18, 16, (16, 32, 64)),
-    "cifar_resnet8x4": (1, 32, (64, 128, 256)),
-    "cifar_resnet32x4": (5, 32, (64, 128, 256)),
-}
+from lskd.cifar_archs import CIFAR_RESNETS
 
 
 def _conv_bn(c_in: int, c_out: int, kernel: int, stride: int) -> list[nn.Module]:

@@ -1,5 +1,7 @@
 """Tables and figures of the paper, built from the workflow's result files."""
 
+from lskd.cifar_archs import CIFAR_RESNETS
+
 ARCH_NAMES = {
     "resnet18": "ResNet-18",
     "resnet34": "ResNet-34",
@@ -11,10 +13,7 @@ ARCH_NAMES = {
     "wide_resnet50_2": "Wide ResNet50",
     "resnext101_32x8d": "ResNeXt101 32x8d",
     # the CIFAR ResNets of the default study (lskd.models.cifar_resnet)
-    **{
-        f"cifar_resnet{d}": f"ResNet-{d} (CIFAR)"
-        for d in (8, 14, 20, 32, 44, 56, 110, "8x4", "32x4")
-    },
+    **{a: f"ResNet-{a.removeprefix('cifar_resnet')} (CIFAR)" for a in CIFAR_RESNETS},
 }
 # Curves and points of a teacher without (False) and with (True) label smoothing, or of its student
 LS_COLORS = {False: "tab:blue", True: "tab:red"}

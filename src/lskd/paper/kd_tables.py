@@ -6,8 +6,9 @@ the tables need only those files. Values are means (± std, n) over seeds, the p
 
 import pandas as pd
 
+from lskd.cifar_archs import CIFAR_RESNETS
 from lskd.models import parameter_count
-from lskd.paper import ARCH_NAMES, RECIPE_SUFFIX, arch_name, network_name
+from lskd.paper import RECIPE_SUFFIX, arch_name, network_name
 from lskd.paper.results import (
     fmt,
     paper_datasets_of,
@@ -26,7 +27,7 @@ SHORT = {
     "wide_resnet50_2": "Wide ResNet-50-2",
     "resnext101_32x8d": "ResNeXt-101-32x8d",
 }
-SHORT |= {a: f"R{a.removeprefix('cifar_resnet')}c" for a in ARCH_NAMES if a.startswith("cifar_")}
+SHORT |= {a: f"R{a.removeprefix('cifar_resnet')}c" for a in CIFAR_RESNETS}
 KEYS = [
     "dataset",
     "name",
