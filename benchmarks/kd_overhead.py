@@ -22,8 +22,8 @@ from lskd.losses import LabelSmoothing
 from lskd.train import Recipe, train
 
 
-def epoch_seconds(data, out, arch, recipe, bf16, objective=None) -> float:
-    final = train(data, out, arch, recipe, objective or LabelSmoothing(), bf16=bf16)
+def epoch_seconds(data, out, arch, recipe, precision, objective=None) -> float:
+    final = train(data, out, arch, recipe, objective or LabelSmoothing(), precision=precision)
     return final["train_seconds"] / recipe.epochs
 
 
@@ -34,11 +34,11 @@ def main():
     p.add_argument("--per-class", type=int, default=300)
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--fp32", action="store_true", help="no bf16 autocast")
+    p.add_argument("--precision", default="auto", help="auto, bf16, fp16 or fp32 (lskd.precision)")
     p.add_argument("--root", default=DEBIAN_ROOT)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    bf16 = not args.fp32
+    precision = args.precision
     recipe = Recipe(epochs=args.epochs, lr=0.05, batch_size=128)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -50,30 +50,35 @@ def main():
             args.teacher,
             Recipe(epochs=1, lr=0.05, batch_size=128),
             LabelSmoothing(),
-            bf16=bf16,
+            precision=precision,
         )
         teacher_path = tmp / "teacher" / "model.pt"
         start = time.perf_counter()
-        teacher_cache.build(teacher_path, data, tmp / "cache.pt", bf16=bf16)
+        teacher_cache.build(teacher_path, data, tmp / "cache.pt", precision)
         cache_seconds = time.perf_counter() - start
         n = len(load_split(data, "train")[1])
         cached = teacher_cache.load(tmp / "cache.pt", teacher_path, n)
 
-        plain = epoch_seconds(data, tmp / "plain", args.student, recipe, bf16)
+        plain = epoch_seconds(data, tmp / "plain", args.student, recipe, precision)
         online = epoch_seconds(
-            data, tmp / "online", args.student, recipe, bf16, Distillation(load_model(teacher_path))
+            data,
+            tmp / "online",
+            args.student,
+            recipe,
+            precision,
+            Distillation(load_model(teacher_path)),
         )
         offline = epoch_seconds(
             data,
             tmp / "cached",
             args.student,
             recipe,
-            bf16,
+            precision,
             Distillation(load_model(teacher_path), cached_logits=cached),
         )
     print(
         f"student {args.student}, teacher {args.teacher}, {n} training images, "
-        f"{args.threads} threads, {'bf16' if bf16 else 'fp32'}"
+        f"{args.threads} threads, precision {precision}"
     )
     print(f"plain training     {plain:7.2f} s/epoch  1.00x")
     print(f"KD, online teacher {online:7.2f} s/epoch  {online / plain:.2f}x")

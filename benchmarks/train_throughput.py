@@ -1,7 +1,12 @@
 """Training throughput against the machine's limit, in one run: a matmul peak on the same threads
 (fp32 and bf16), the FLOPs of one training step (torch.utils.flop_counter), and images/s of
 lskd's training loop and of the best plain loop (tensors already in memory and normalised, same
-model, precision and memory format; no DataLoader), each also as a fraction of the peak.
+model, precision and memory format; no DataLoader), each also as a fraction of the peak; and what
+``precision: auto`` chooses here (lskd.precision), with its figures.
+
+Bounded on any CPU (a minute or two): the peak is the best of the matmuls that fit in a time box,
+and a precision the CPU only emulates (bf16 without AVX512-BF16 or AMX: about 12x slower than
+fp32) gets its peak but no loops.
 
 Both loops run two epochs and report the second (the first pays for oneDNN's kernel set-up); our
 loop's time is its training epoch only (``Run.epoch``: not its validation, checkpoint or start-up).
@@ -28,22 +33,23 @@ from lskd.data.manifest import load_split
 from lskd.inference import to_device
 from lskd.losses import LabelSmoothing
 from lskd.models import build_model
+from lskd.precision import CPU_BF16_FLAGS, cpu_flags, native, resolve
 
 
 def autocast(bf16: bool):
     return torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
 
 
-def matmul_peak(bf16: bool, n: int = 2048, repeat: int = 20) -> float:
-    """FLOP/s of an n x n matmul, the best of ``repeat``."""
+def matmul_peak(bf16: bool, n: int = 1024, seconds: float = 3.0) -> float:
+    """FLOP/s of an n x n matmul, the best of those that fit in ``seconds`` (at least 3)."""
     dtype = torch.bfloat16 if bf16 else torch.float32
     a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
     a @ b  # warm-up
-    best = float("inf")
-    for _ in range(repeat):
+    best, times, stop = float("inf"), 0, time.perf_counter() + seconds
+    while times < 3 or time.perf_counter() < stop:
         start = time.perf_counter()
         a @ b
-        best = min(best, time.perf_counter() - start)
+        best, times = min(best, time.perf_counter() - start), times + 1
     return 2 * n**3 / best
 
 
@@ -90,7 +96,10 @@ def our_loop(data, out, arch, stem, batch_size: int, bf16: bool, epochs: int = 2
     recipe = train_module.Recipe(epochs=epochs, lr=0.05, batch_size=batch_size)
     train_module.Run.epoch = timed
     try:
-        train_module.train(data, out, arch, recipe, LabelSmoothing(0.1), stem=stem, bf16=bf16)
+        precision = "bf16" if bf16 else "fp32"
+        train_module.train(
+            data, out, arch, recipe, LabelSmoothing(0.1), stem=stem, precision=precision
+        )
     finally:
         train_module.Run.epoch = epoch
     return len(load_split(data, "train")[1]) / seconds[-1]
@@ -113,12 +122,19 @@ def main():
         images = normalize(raw, info)
         print(f"{args.arch} ({args.stem} stem), {len(labels)} images of {tuple(raw.shape[1:])}, "
               f"batch {args.batch_size}, {args.threads} threads")  # fmt: skip
+        cpu = torch.device("cpu")
+        flags = ", ".join(f for f in CPU_BF16_FLAGS if f in cpu_flags()) or "none of them"
+        print(f"native: fp32, {', '.join(native(cpu)) or 'nothing lower'} "
+              f"(CPU flags {', '.join(CPU_BF16_FLAGS)}: {flags})")  # fmt: skip
         for bf16 in (False, True):
             torch.manual_seed(0)
             model = build_model(args.arch, info["num_classes"], info["channels"], args.stem)
             flops = step_flops(model.train(), images[: args.batch_size],
                                labels[: args.batch_size], bf16) / args.batch_size  # fmt: skip
             peak = matmul_peak(bf16)
+            if bf16 and "bf16" not in native(cpu):
+                print(f"bf16: matmul peak {peak / 1e9:.1f} GFLOP/s, emulated: loops not run")
+                continue
             plain = plain_loop(images, labels, model, args.batch_size, bf16)
             ours = our_loop(data, Path(tmp) / f"run{bf16}", args.arch, args.stem,
                             args.batch_size, bf16)  # fmt: skip
@@ -128,6 +144,9 @@ def main():
             for label, rate in (("plain loop", plain), ("lskd loop ", ours)):
                 print(f"  {label} {rate:7.0f} img/s = {rate * flops / peak:5.1%} of the peak")
             print(f"  lskd / plain {ours / plain:.3f}")
+        choice = resolve("auto", to_device(model), images[:8].to(memory_format=torch.channels_last),
+                         args.arch)  # fmt: skip
+        print(f"precision auto: {choice.precision} ({choice.why})")
 
 
 if __name__ == "__main__":

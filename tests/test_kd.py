@@ -116,8 +116,8 @@ def test_cached_and_online_teacher_give_same_loss(data_and_teacher, tmp_path):
     gen = epoch_generator(0, 0)
     for x, y, idx in train_batches(images, labels, 16, gen, info, aug=False):
         s = student(x)
-        a = mixed_kd_loss(s, online.teacher_logits(x, idx, False), y, 0.3)
-        b = mixed_kd_loss(s, offline.teacher_logits(x, idx, False), y, 0.3)
+        a = mixed_kd_loss(s, online.teacher_logits(x, idx, "fp32"), y, 0.3)
+        b = mixed_kd_loss(s, offline.teacher_logits(x, idx, "fp32"), y, 0.3)
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
 
 

@@ -23,8 +23,8 @@ from lskd.paper import environment
 from lskd.train import Recipe, train
 
 FIELDS = {"lskd", "git_commit", "git_dirty", "python", "torch", "torchvision", "fairseq",
-          "snakemake", "cpu", "gpu", "gpus", "processes", "precision", "threads", "start", "end",
-          "host"}  # fmt: skip
+          "snakemake", "cpu", "gpu", "gpus", "processes", "precision", "precision_choice",
+          "threads", "start", "end", "host"}  # fmt: skip
 
 
 def parse(stamp: str) -> datetime:
@@ -44,7 +44,7 @@ def test_final_and_eval_json_record_their_provenance(fake_fmnist, tmp_path):
     assert record["torch"].split("+")[0] == torch.__version__.split("+")[0]
     assert record["fairseq"].startswith(metadata.version("ve-fairseq"))
     assert record["host"] == socket.gethostname()
-    assert record["processes"] == 1 and record["precision"] == "fp32"
+    assert record["processes"] == 1
     assert record["threads"] == torch.get_num_threads()
     if not torch.cuda.is_available():
         assert (record["gpus"], record["gpu"]) == (0, None)
@@ -53,7 +53,10 @@ def test_final_and_eval_json_record_their_provenance(fake_fmnist, tmp_path):
         record["lskd"] == tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
     )
 
-    evaluate(run / "model.pt", data, run / "eval", bf16=True, meta=final)
+    choice = record["precision_choice"]  # train()'s default: auto, measured
+    assert choice["requested"] == "auto" and record["precision"] in ("fp32", "bf16")
+    assert record["precision"] in choice["why"]
+    evaluate(run / "model.pt", data, run / "eval", precision="bf16", meta=final)
     evaluated = json.loads((run / "eval/eval.json").read_text())
     assert set(evaluated["provenance"]) == FIELDS
     assert evaluated["provenance"]["precision"] == "bf16"  # the evaluation's own, not training's

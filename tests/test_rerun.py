@@ -47,14 +47,18 @@ def assert_same(a, b):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+@pytest.mark.parametrize("precision", ["auto", "fp16"])  # fp16: its loss scale resumes too
 @pytest.mark.workflow  # trains and resumes runs
-def test_interrupted_run_with_the_same_settings_resumes(data, tmp_path, monkeypatch, capsys):
+def test_interrupted_run_with_the_same_settings_resumes(
+    data, tmp_path, monkeypatch, capsys, precision
+):
     run = tmp_path / "run"
-    interrupted(monkeypatch, data, run, "resnet18", RECIPE, LabelSmoothing(0.1))
-    train(data, run, "resnet18", RECIPE, LabelSmoothing(0.1))
+    args = ("resnet18", RECIPE, LabelSmoothing(0.1))
+    interrupted(monkeypatch, data, run, *args, precision=precision)
+    train(data, run, *args, precision=precision)
     assert "resuming" in capsys.readouterr().out
     assert not (run / "last.pt").exists()  # a finished run leaves nothing to resume
-    train(data, tmp_path / "fresh", "resnet18", RECIPE, LabelSmoothing(0.1))
+    train(data, tmp_path / "fresh", *args, precision=precision)
     assert_same(weights(run), weights(tmp_path / "fresh"))
 
 
@@ -65,21 +69,23 @@ def test_interrupted_run_with_the_same_settings_resumes(data, tmp_path, monkeypa
         {"arch": "mobilenet_v2"},
         {"recipe": Recipe(epochs=2, lr=0.02, batch_size=32, milestones=[1])},
         {"seed": 1},
+        {"precision": "bf16"},  # e.g. auto resolved otherwise on the machine that resumes
     ],
-    ids=["alpha", "arch", "recipe", "seed"],
+    ids=["alpha", "arch", "recipe", "seed", "precision"],
 )
 @pytest.mark.workflow  # trains and resumes runs
 def test_a_changed_setting_never_resumes_the_old_run(data, tmp_path, monkeypatch, capsys, change):
     old = {"arch": "resnet18", "recipe": RECIPE, "objective": LabelSmoothing(0.0), "seed": 0}
+    old["precision"] = "fp32"
     new = old | change
     run = tmp_path / "run"
-    interrupted(monkeypatch, data, run, old["arch"], old["recipe"], old["objective"], old["seed"])
-    train(data, run, new["arch"], new["recipe"], new["objective"], new["seed"])
+    interrupted(monkeypatch, data, run, **old)
+    train(data, run, **new)
     out = capsys.readouterr().out
     assert "resuming" not in out and "moved to" in out, out
     assert len(list((run / "stale").iterdir())) == 1  # set aside, never deleted
     fresh = tmp_path / "fresh"
-    train(data, fresh, new["arch"], new["recipe"], new["objective"], new["seed"])
+    train(data, fresh, **new)
     assert_same(weights(run), weights(fresh))
 
 

@@ -39,7 +39,8 @@ def train_teacher(args):
         weights=args.weights,
         seed=args.seed,
         stem=args.stem,
-        bf16=args.bf16,
+        precision=args.precision,
+        probe_cache=args.probe_cache,
         meta=args.meta,
         init_from=args.init_from,
         workers=args.threads,
@@ -73,7 +74,8 @@ def train_student(args):
         distill,
         seed=args.seed,
         stem=args.stem,
-        bf16=args.bf16,
+        precision=args.precision,
+        probe_cache=args.probe_cache,
         meta=meta,
         init_from=args.init_from,
         workers=args.threads,
@@ -87,7 +89,7 @@ def cache_teacher(args):
     from lskd import teacher_cache
 
     torch.set_num_threads(args.threads)
-    teacher_cache.build(args.model, args.data, args.out, bf16=args.bf16)
+    teacher_cache.build(args.model, args.data, args.out, args.precision, args.probe_cache)
 
 
 def evaluate(args):
@@ -97,7 +99,8 @@ def evaluate(args):
 
     torch.set_num_threads(args.threads)
     meta = json.loads(Path(args.final).read_text())
-    evaluate(args.model, args.data, args.out, split=args.split, bf16=args.bf16, meta=meta)
+    evaluate(args.model, args.data, args.out, args.split, args.precision, meta,
+             probe_cache=args.probe_cache)  # fmt: skip
 
 
 def features(args):
@@ -106,7 +109,10 @@ def features(args):
     from lskd.features import export
 
     torch.set_num_threads(args.threads)
-    export(args.model, args.data, args.out, args.classes, args.per_class, bf16=args.bf16)
+    export(
+        args.model, args.data, args.out, args.classes, args.per_class, args.precision,
+        args.probe_cache,
+    )  # fmt: skip
 
 
 def claims(args):
@@ -192,11 +198,18 @@ def _training_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--recipe", type=_json, required=True, help="recipe (JSON)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--stem", default="imagenet")
-    p.add_argument("--bf16", action="store_true")
+    _precision_arguments(p)
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--meta", type=_json, default={}, help="fields copied into final.json")
     p.add_argument("--init-from", help="start from this model.pt (fine-tuning; ReActNet step 2)")
     p.add_argument("--no-tensorboard", action="store_true", help=NO_TENSORBOARD_HELP)
+
+
+def _precision_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--precision", default="auto", help="auto (the fastest the machine runs "
+                   "natively, measured), bf16, fp16 or fp32: lskd.precision")  # fmt: skip
+    p.add_argument("--probe-cache", help="JSON file of auto's measurements, shared by jobs "
+                   "(the workflow's results/hardware.json); none: measure in this job")  # fmt: skip
 
 
 def _inference_arguments(p: argparse.ArgumentParser, out_help: str | None = None) -> None:
@@ -204,7 +217,7 @@ def _inference_arguments(p: argparse.ArgumentParser, out_help: str | None = None
     p.add_argument("--model", required=True, help="the run's model.pt")
     p.add_argument("--data", required=True, help="curated dataset folder")
     p.add_argument("--out", required=True, help=out_help)
-    p.add_argument("--bf16", action="store_true")
+    _precision_arguments(p)
     p.add_argument("--threads", type=int, default=os.cpu_count())
 
 

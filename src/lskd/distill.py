@@ -72,18 +72,18 @@ class Distillation:
             p.requires_grad_(False)
         self.val_teacher = None
 
-    def setup(self, num_classes: int, val_x, val_y, info: dict, bf16: bool) -> None:
+    def setup(self, num_classes: int, val_x, val_y, info: dict, precision: str) -> None:
         """The frozen teacher's validation logits, computed once."""
-        self.val_teacher = predict(self.teacher, val_x, val_y, info, bf16)
+        self.val_teacher = predict(self.teacher, val_x, val_y, info, precision)
 
-    def teacher_logits(self, x, idx, bf16: bool) -> torch.Tensor:
+    def teacher_logits(self, x, idx, precision: str) -> torch.Tensor:
         if self.cached_logits is not None:
             return self.cached_logits[idx].to(DEVICE)
-        with torch.no_grad(), autocast(bf16):
+        with torch.no_grad(), autocast(precision):
             return self.teacher(x).float()
 
-    def targets(self, x, y, idx, gen, bf16: bool):
-        return x, (y, self.teacher_logits(x, idx, bf16))
+    def targets(self, x, y, idx, gen, precision: str):
+        return x, (y, self.teacher_logits(x, idx, precision))
 
     def loss(self, logits, targets) -> torch.Tensor:
         labels, teacher_logits = targets

@@ -10,12 +10,13 @@ within a rank's slice.
 """
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.distributed as dist
 
 from lskd.inference import DEVICE
+from lskd.precision import PRECISIONS, Choice
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,16 @@ class World:
         t = torch.tensor(values, dtype=torch.float64, device=DEVICE)
         dist.all_reduce(t)
         return t.tolist()
+
+    def same_as_main(self, choice: Choice) -> Choice:
+        """Rank 0's precision on every rank (each measured its own: their figures may differ)."""
+        if self.size == 1:
+            return choice
+        mine = PRECISIONS.index(choice.precision)
+        main = int(self.sum(mine if self.main else 0)[0])
+        if main == mine:
+            return choice
+        return replace(choice, precision=PRECISIONS[main], why=f"rank 0's choice; {choice.why}")
 
 
 def init() -> World:

@@ -12,7 +12,7 @@ import torch
 from lskd import provenance
 from lskd.data.errors import DataError
 from lskd.data.manifest import load_split
-from lskd.inference import load_model, predict
+from lskd.inference import choose_precision, load_model, predict
 from lskd.metrics.accuracy import topk_correct
 from lskd.metrics.stability import StabilityAccumulator
 
@@ -23,15 +23,18 @@ def evaluate(
     data_dir,
     out_dir,
     split: str = "val",
-    bf16: bool = False,
+    precision: str = "auto",
     meta: dict | None = None,
     batch_size: int = 500,
+    probe_cache=None,
 ) -> dict:
     """Write ``eval.json``, ``class_mean_probs.csv`` (row c: mean softmax over class c) and
     ``predictions.npz`` (``predictions``), all from one pass over the images."""
     start = provenance.now()
     images, labels, info = load_split(data_dir, split)
-    logits = predict(load_model(model_path, info), images, labels, info, bf16, batch_size)
+    model = load_model(model_path, info)
+    choice = choose_precision(precision, model, images, labels, info, cache=probe_cache)
+    logits = predict(model, images, labels, info, choice.precision, batch_size)
     stability = StabilityAccumulator(info["num_classes"])
     stability.update(torch.softmax(logits, dim=1), labels)
     hits = topk_correct(logits, labels, ks=(1, 3, 5))  # top-3: the long-tailed tables
@@ -51,7 +54,7 @@ def evaluate(
     means.to_csv(out_dir / "class_mean_probs.csv", index=False)
     with open(out_dir / "predictions.npz", "wb") as f:  # a file object: no .npz appended
         np.savez_compressed(f, **predictions(logits, labels))
-    result["provenance"] = provenance.record(start, precision=provenance.precision(bf16))
+    result["provenance"] = provenance.record(start, precision=choice)
     (out_dir / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
     return result
 

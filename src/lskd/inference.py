@@ -1,12 +1,12 @@
-"""Running a trained model: the device, bf16 autocast, loading our model files, and logits on
-unaugmented images. Training, evaluation, Figure 1's features and the teacher cache share it."""
+"""Running a trained model: the device, its precision (``lskd.precision``), loading our model
+files, and logits on unaugmented images. Training, evaluation, Figure 1's features and the
+teacher cache share it."""
 
-import contextlib
 from pathlib import Path
 
 import torch
 
-from lskd import checkpoint
+from lskd import checkpoint, precision
 from lskd.data.batches import eval_batches
 from lskd.data.errors import DataError
 from lskd.models import build_model
@@ -15,10 +15,25 @@ DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 MODEL_KEYS = ("state_dict", "arch", "num_classes", "in_channels", "stem")
 
 
-def autocast(bf16: bool):
-    if not bf16:
-        return contextlib.nullcontext()
-    return torch.autocast(DEVICE.type, dtype=torch.bfloat16)
+def autocast(resolved: str):
+    """Autocast to a resolved precision (bf16, fp16; fp32: none) on DEVICE."""
+    return precision.autocast(resolved, DEVICE)
+
+
+def model_kind(arch: str, stem: str) -> str:
+    """What a precision probe measures (``lskd.precision``): the architecture and its stem."""
+    return f"{arch} ({stem} stem)"
+
+
+def choose_precision(requested: str, model, images, labels, info, cache=None, kind=None):
+    """``lskd.precision.resolve`` for ``model`` on the first images of ``images`` (unaugmented,
+    as evaluation sees them; ``kind``: ``model_kind``, else the one ``load_model`` noted);
+    prints the choice in the job's log."""
+    x, _ = next(eval_batches(images[:8], labels[:8], 8, info))
+    kind = kind or model.lskd_kind
+    choice = precision.resolve(requested, to_device(model), x.to(DEVICE), kind, cache)
+    print(f"precision {choice.requested}: {choice.precision} ({choice.why})", flush=True)
+    return choice
 
 
 def to_device(model: torch.nn.Module) -> torch.nn.Module:
@@ -47,6 +62,7 @@ def load_model(path: str | Path, info: dict | None = None) -> torch.nn.Module:
     except (RuntimeError, ValueError) as err:
         first = str(err).strip().splitlines()[0]
         raise DataError(f"{path}: weights do not fit a {state['arch']} ({first})") from err
+    model.lskd_kind = model_kind(arch, state["stem"])
     return model.eval()
 
 
@@ -60,11 +76,12 @@ def check_fits(path, num_classes: int, in_channels: int, info: dict) -> None:
 
 
 @torch.no_grad()
-def predict(model, images, labels, info, bf16: bool, batch_size: int = 500) -> torch.Tensor:
-    """Logits of ``model`` (in eval mode) on unaugmented images, in order."""
+def predict(model, images, labels, info, resolved="fp32", batch_size=500) -> torch.Tensor:
+    """Logits of ``model`` (in eval mode) on unaugmented images, in order, computed in the
+    ``resolved`` precision."""
     to_device(model).eval()
     parts = []
     for x, _ in eval_batches(images, labels, batch_size, info):
-        with autocast(bf16):
+        with autocast(resolved):
             parts.append(model(x.to(DEVICE)).float().cpu())
     return torch.cat(parts)

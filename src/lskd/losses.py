@@ -46,10 +46,10 @@ class LabelSmoothing:
         self.record = {"alpha": alpha}  # what final.json and the resume guard record
         self.num_classes = None
 
-    def setup(self, num_classes: int, val_x, val_y, info: dict, bf16: bool) -> None:
+    def setup(self, num_classes: int, val_x, val_y, info: dict, precision: str) -> None:
         self.num_classes = num_classes
 
-    def targets(self, x, y, idx, gen, bf16: bool):
+    def targets(self, x, y, idx, gen, precision: str):
         """The batch to train on and its soft targets."""
         targets = smoothed_targets(y, self.num_classes, self.alpha)
         if self.cutmix_prob > 0 and float(torch.rand(1, generator=gen)) < self.cutmix_prob:

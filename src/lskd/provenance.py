@@ -34,9 +34,10 @@ def utc(moment: datetime) -> str:
 
 
 def record(
-    start: datetime, processes: int = 1, precision: str = "fp32", threads: int | None = None
+    start: datetime, processes: int = 1, precision="fp32", threads: int | None = None
 ) -> dict:
-    """The provenance of a job that started at ``start`` and ends now."""
+    """The provenance of a job that started at ``start`` and ends now; ``precision``: the one it
+    ran in, or the ``lskd.precision.Choice`` that says which and why."""
     import torch
 
     gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
@@ -49,7 +50,7 @@ def record(
         "gpu": torch.cuda.get_device_name(0) if gpus else None,
         "gpus": gpus,
         "processes": processes,
-        "precision": precision,
+        **({"precision": precision} if isinstance(precision, str) else precision.record()),
         "threads": torch.get_num_threads() if threads is None else threads,
         "start": utc(start),
         "end": utc(now()),
@@ -122,7 +123,3 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine() or UNKNOWN
-
-
-def precision(bf16: bool) -> str:
-    return "bf16" if bf16 else "fp32"

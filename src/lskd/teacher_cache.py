@@ -12,22 +12,25 @@ import torch
 from lskd import checkpoint
 from lskd.data.errors import DataError
 from lskd.data.manifest import load_split
-from lskd.inference import load_model, predict
+from lskd.inference import choose_precision, load_model, predict
 
 VIEW = "train split, no augmentation"
 
 
 @torch.no_grad()
-def build(model_path, data_dir, out_path, bf16: bool = False, batch_size: int = 500) -> None:
+def build(model_path, data_dir, out_path, precision="auto", probe_cache=None, batch_size=500):
+    """``precision``: auto, bf16, fp16 or fp32 (``lskd.precision``)."""
     images, labels, info = load_split(data_dir, "train")
-    logits = predict(load_model(model_path, info), images, labels, info, bf16, batch_size)
+    model = load_model(model_path, info)
+    choice = choose_precision(precision, model, images, labels, info, cache=probe_cache)
+    logits = predict(model, images, labels, info, choice.precision, batch_size)
     Path(out_path).parent.mkdir(parents=True, exist_ok=True)
     checkpoint.save(
         {
             "logits": logits,
             "teacher_sha256": checkpoint.sha256(model_path),
             "view": VIEW,
-            "bf16": bf16,
+            "precision": choice.precision,
         },
         out_path,
     )

@@ -9,9 +9,10 @@ run starts afresh, and a finished run removes its checkpoint. Every random choic
 as an uninterrupted one. Per-epoch metrics go to ``metrics.csv`` and, unless turned off, to
 TensorBoard event files beside it (``lskd.events``); the run's summary, with its provenance
 (``lskd.provenance``, not part of what decides a resume), to ``final.json``. Training runs on
-the GPU when there is one, else on the CPU (channels-last memory layout on both); started by
-torchrun, it trains data-parallel on every rank (``lskd.distributed``) and rank 0 writes the
-files.
+the GPU when there is one, else on the CPU (channels-last memory layout on both), in the
+precision ``lskd.precision`` resolves (``auto``: the fastest the machine runs natively,
+measured); started by torchrun, it trains data-parallel on every rank (``lskd.distributed``) and
+rank 0 writes the files.
 """
 
 import json
@@ -34,9 +35,10 @@ from lskd.data.errors import DataError
 from lskd.data.manifest import load_split
 from lskd.events import EventLog
 from lskd.fingerprint import module_fingerprint
-from lskd.inference import DEVICE, autocast, predict, to_device
+from lskd.inference import DEVICE, autocast, choose_precision, model_kind, predict, to_device
 from lskd.metrics.accuracy import topk_correct
 from lskd.models import build_model
+from lskd.precision import grad_scaler
 
 
 @dataclass
@@ -140,19 +142,21 @@ def train(
     objective,
     seed: int = 0,
     stem: str = "imagenet",
-    bf16: bool = False,
+    precision: str = "auto",
     meta: dict | None = None,
     init_from: str | Path | None = None,
     workers: int = 0,
     weights: str | None = None,
     tensorboard: bool = True,
+    probe_cache: str | Path | None = None,
 ) -> dict:
     """Train ``arch`` on the curated dataset and return final.json. The ``objective`` is a
     teacher's (``lskd.losses.LabelSmoothing``) or a student's (``lskd.distill.Distillation``):
     it owns the loss and says whether batches are augmented. Image-file datasets are decoded by
     ``workers`` loader processes. With ``weights="torchvision"`` the model is torchvision's
     released ImageNet model, already a finished teacher: it is validated, not trained.
-    ``tensorboard``: write the curves as TensorBoard event files too."""
+    ``tensorboard``: write the curves as TensorBoard event files too. ``precision``: auto, bf16,
+    fp16 or fp32 (``lskd.precision``; ``probe_cache``: where auto keeps its measurements)."""
     job_start = provenance.now()
     world = distributed.init()
     out_dir = Path(out_dir)
@@ -165,15 +169,19 @@ def train(
     if init_from is not None:  # ReActNet's step 2, or fine-tuning from an ImageNet model (CUB)
         load_pretrained(model, init_from)
     to_device(model)
+    choice = choose_precision(precision, model, *val_data, probe_cache, model_kind(arch, stem))
+    choice = world.same_as_main(choice)
     trained = distributed.wrap(model, world)  # before the optimizer: SyncBatchNorm is new
-    settings = {"arch": arch, "stem": stem, "seed": seed, "bf16": bf16, "recipe": asdict(recipe)}
+    resolved = choice.precision
+    settings = {"arch": arch, "stem": stem, "seed": seed, "precision": resolved}
+    settings["recipe"] = asdict(recipe)
     settings["weights"] = weights
     epochs = 0 if weights else recipe.epochs
     identity = run_identity(settings, objective, data_dir, init_from)
     steps = steps_per_epoch(len(train_data[1]), recipe)
     last = out_dir / "last.pt"
-    run = Run(model, trained, recipe, objective, world, bf16, seed, last, identity, steps)
-    objective.setup(info["num_classes"], *val_data, bf16)
+    run = Run(model, trained, recipe, objective, world, resolved, seed, last, identity, steps)
+    objective.setup(info["num_classes"], *val_data, resolved)
     partial = run.resume()
     events = EventLog(out_dir if world.main else None, run.history, tensorboard)
     with events, Preemption() as preemption:
@@ -188,7 +196,7 @@ def train(
         **({"weights": weights} if weights else {}),
         **summary(run.history),
         "processes": world.size,
-        "provenance": provenance.record(job_start, world.size, provenance.precision(bf16)),
+        "provenance": provenance.record(job_start, world.size, choice),
     }
     if world.main:
         run.finish(final, info, stem)
@@ -253,7 +261,7 @@ class Run:
     recipe: Recipe
     objective: object
     world: distributed.World
-    bf16: bool
+    precision: str  # resolved: bf16, fp16 or fp32
     seed: int
     last: Path
     identity: dict
@@ -264,6 +272,7 @@ class Run:
         self.opt = optimizer(self.model, self.recipe)
         self.sched = schedule(self.opt, self.recipe, self.steps)
         self.per_step = self.recipe.schedule == "onecycle"
+        self.scaler = grad_scaler(self.precision, DEVICE)
 
     def resume(self) -> dict | None:
         """Continue from ``last`` if this run wrote it; move any other aside. Returns the
@@ -283,6 +292,7 @@ class Run:
         self.model.load_state_dict(state["model"])
         self.opt.load_state_dict(state["optimizer"])
         self.sched.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state.get("scaler", {}))
         self.history, partial = state["history"], state.get("partial")
         if partial and not self.world.main:  # the interrupted epoch's loss sums are rank 0's
             partial = partial | {"total": 0.0, "seen": 0}
@@ -334,6 +344,7 @@ class Run:
             "model": self.model.state_dict(),
             "optimizer": self.opt.state_dict(),
             "scheduler": self.sched.state_dict(),
+            "scaler": self.scaler.state_dict(),  # empty unless fp16
             "history": self.history,
             "identity": self.identity,
         }
@@ -412,13 +423,14 @@ class Run:
         whose mean loss ``weight`` rescales); returns the batch's mean loss. A rank mixes CutMix
         boxes within its own slice, as torchvision's reference scripts do."""
         x, y = x.to(DEVICE, non_blocking=True), y.to(DEVICE, non_blocking=True)
-        x, targets = self.objective.targets(x, y, idx, gen, self.bf16)
-        with autocast(self.bf16):
+        x, targets = self.objective.targets(x, y, idx, gen, self.precision)
+        with autocast(self.precision):
             logits = self.trained(x)
         loss = self.objective.loss(logits, targets)
         self.opt.zero_grad(set_to_none=True)
-        (loss * weight).backward()
-        self.opt.step()
+        self.scaler.scale(loss * weight).backward()  # fp16: scaled; otherwise as it is
+        self.scaler.step(self.opt)
+        self.scaler.update()
         if self.per_step:
             self.sched.step()
         return loss.item()
@@ -426,7 +438,7 @@ class Run:
     def validate(self, data) -> dict:
         """Top-1/5/3 (%) on the validation images, and the objective's own numbers."""
         images, labels, info = data
-        logits = predict(self.model, images, labels, info, self.bf16)
+        logits = predict(self.model, images, labels, info, self.precision)
         hits = topk_correct(logits, labels, ks=(1, 5, 3))
         row = {f"val_top{k}": 100.0 * v / len(labels) for k, v in hits.items()}
         return row | self.objective.validation(logits, labels)

@@ -167,6 +167,12 @@ def refuse_renamed_keys(config: dict) -> None:
                 f"datasets.{name}.long_tail.alpha: renamed long_tail.power (alpha is label "
                 "smoothing); rename the key, same value"
             )
+    if "bf16" in config:
+        old = {True: "bf16", False: "fp32"}.get(config["bf16"], "bf16 or fp32")
+        raise ConfigError(
+            f"bf16: renamed precision (auto, bf16, fp16 or fp32; here precision: {old}); auto, "
+            "the default, measures which is fastest on the machine"
+        )
     kd = config.get("nmt", {}).get("kd") if isinstance(config.get("nmt"), dict) else None
     if isinstance(kd, dict) and "alpha" in kd:
         alpha = kd["alpha"]
@@ -453,8 +459,13 @@ def data_dir(wildcards, input) -> str:
     return os.path.dirname(input.manifest)
 
 
-def bf16_flag(config: dict) -> str:
-    return "--bf16" if config["bf16"] else ""
+HARDWARE = "results/hardware.json"  # precision auto's measurements, per machine and model kind
+
+
+def precision_args(config: dict) -> str:
+    """The jobs' precision as configured (``auto`` stays ``auto``: each job resolves it on its
+    own machine, so moving a finished study elsewhere reruns nothing)."""
+    return f"--precision {config['precision']} --probe-cache {HARDWARE}"
 
 
 def tensorboard_flag(config: dict) -> str:

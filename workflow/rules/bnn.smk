@@ -31,13 +31,13 @@ rule bnn_step1:
         recipe=json.dumps(config["recipes"][config["bnn"]["step1"]], sort_keys=True),
         meta=lambda wc: lw.run_meta(config, wc.teacher, int(wc.seed), "bnn", step=1),
         stem=config["bnn"]["stem"],
-        bf16=lw.bf16_flag(config),
+        precision=lw.precision_args(config),
     shell:
         "{params.launch} train-student --data {params.data:q} --out {params.out:q}"
         " --arch {params.arch} --stem {params.stem} {params.init:q}"
         " --teacher-model {input.teacher_model:q} --teacher-final {input.teacher_final:q}"
         " --recipe {params.recipe:q} --seed {wildcards.seed} --meta {params.meta:q}"
-        " {params.bf16} {params.tensorboard} --threads {threads} > {log:q} 2>&1"
+        " {params.precision} {params.tensorboard} --threads {threads} > {log:q} 2>&1"
 
 
 # ReActNet step 2: binary weights and activations, initialised from step 1.

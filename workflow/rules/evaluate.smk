@@ -21,10 +21,10 @@ rule evaluate_teacher:
         code=lw.code("evaluate"),
         data=lw.data_dir,
         out=lw.folder,
-        bf16=lw.bf16_flag(config),
+        precision=lw.precision_args(config),
     shell:
         "python -m lskd evaluate --model {input.model:q} --final {input.final:q}"
-        " --data {params.data:q} --out {params.out:q} {params.bf16} --threads {threads}"
+        " --data {params.data:q} --out {params.out:q} {params.precision} --threads {threads}"
         " > {log:q} 2>&1"
 
 
@@ -54,10 +54,10 @@ rule evaluate_student:
         code=lw.code("evaluate"),
         data=lw.data_dir,
         out=lw.folder,
-        bf16=lw.bf16_flag(config),
+        precision=lw.precision_args(config),
     shell:
         "python -m lskd evaluate --model {input.model:q} --final {input.final:q}"
-        " --data {params.data:q} --out {params.out:q} {params.bf16} --threads {threads}"
+        " --data {params.data:q} --out {params.out:q} {params.precision} --threads {threads}"
         " > {log:q} 2>&1"
 
 
@@ -82,8 +82,8 @@ rule penultimate_features:
         data=lw.data_dir,
         classes=config["figures"]["fig1"]["classes"],
         per_class=config["figures"]["fig1"]["per_class"],
-        bf16=lw.bf16_flag(config),
+        precision=lw.precision_args(config),
     shell:
         "python -m lskd features --model {input.model:q} --data {params.data:q}"
         " --classes {params.classes:q} --per-class {params.per_class} --out {output:q}"
-        " {params.bf16} --threads {threads} > {log:q} 2>&1"
+        " {params.precision} --threads {threads} > {log:q} 2>&1"

@@ -17,10 +17,10 @@ rule cache_teacher:
     params:
         code=lw.code("cache-teacher"),
         data=lw.data_dir,
-        bf16=lw.bf16_flag(config),
+        precision=lw.precision_args(config),
     shell:
         "python -m lskd cache-teacher --model {input.model:q} --data {params.data:q}"
-        " --out {output:q} {params.bf16} --threads {threads} > {log:q} 2>&1"
+        " --out {output:q} {params.precision} --threads {threads} > {log:q} 2>&1"
 
 
 rule train_student:
@@ -55,7 +55,7 @@ rule train_student:
         cache=lambda wc, input: (
             ["--teacher-cache", input.cache] if "cache" in input.keys() else []
         ),
-        bf16=lw.bf16_flag(config),
+        precision=lw.precision_args(config),
         init=lambda wc, input: (
             ["--init-from", input.init] if "init" in input.keys() else []
         ),
@@ -65,4 +65,4 @@ rule train_student:
         " --teacher-final {input.teacher_final:q} {params.cache:q}"
         " --lam {params.lam} --temperature {params.temperature}"
         " --recipe {params.recipe:q} --seed {wildcards.seed} --meta {params.meta:q}"
-        " {params.bf16} {params.init:q} {params.tensorboard} --threads {threads} > {log:q} 2>&1"
+        " {params.precision} {params.init:q} {params.tensorboard} --threads {threads} > {log:q} 2>&1"

@@ -27,7 +27,7 @@ rule train_teacher:
         stem=lambda wc: config["teachers"][wc.teacher]["stem"],
         recipe=lambda wc: lw.recipe_json(config, wc.teacher),
         meta=lambda wc: lw.run_meta(config, wc.teacher, int(wc.seed)),
-        bf16=lw.bf16_flag(config),
+        precision=lw.precision_args(config),
         weights=lambda wc: lw.weights_flag(config, wc.teacher),
         init=lambda wc, input: (
             ["--init-from", input.init] if "init" in input.keys() else []
@@ -36,5 +36,5 @@ rule train_teacher:
         "{params.launch} train-teacher --data {params.data:q} --out {params.out:q}"
         " --arch {params.arch} --alpha {params.alpha} --stem {params.stem}"
         " --recipe {params.recipe:q} --seed {wildcards.seed} --meta {params.meta:q}"
-        " {params.bf16} {params.weights} {params.init:q} {params.tensorboard} --threads {threads}"
+        " {params.precision} {params.weights} {params.init:q} {params.tensorboard} --threads {threads}"
         " > {log:q} 2>&1"

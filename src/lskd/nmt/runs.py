@@ -22,6 +22,7 @@ from lskd.nmt import LANGS, SPLITS, USER_DIR
 from lskd.nmt.checkpoint import check_fairseq_checkpoint
 from lskd.nmt.prepare import apply_codes
 from lskd.nmt.teacher import load_teacher
+from lskd.precision import Choice
 
 
 def _env(threads: int | None) -> dict:
@@ -75,6 +76,8 @@ def _model_args(model: dict) -> list[str]:
 
 def _device_args(fp16: bool = False) -> list[str]:
     if not torch.cuda.is_available():
+        if fp16:  # the record says fp32 (lskd.provenance); the log says why
+            print("nmt.train.fp16: fairseq runs fp16 on GPUs only; fp32 on this CPU", flush=True)
         return ["--cpu"]
     return ["--fp16"] if fp16 else []
 
@@ -82,8 +85,10 @@ def _device_args(fp16: bool = False) -> list[str]:
 def _provenance(start, cmd: list[str], threads: int | None) -> dict:
     """fairseq trains on every GPU it sees (one process each), in fp16 with --fp16."""
     gpus = torch.cuda.device_count() if "--cpu" not in cmd else 0
-    precision = "fp16" if "--fp16" in cmd else "fp32"
-    return provenance.record(start, max(gpus, 1), precision, threads)
+    fp16 = "--fp16" in cmd
+    why = "nmt.train.fp16 (fairseq's --fp16)" if fp16 else "fairseq without --fp16"
+    choice = Choice("fp16" if fp16 else "fp32", "fp16" if fp16 else "fp32", why)
+    return provenance.record(start, max(gpus, 1), choice, threads)
 
 
 # Longest output, a * source length + b, in validation and test decoding: fairseq's IWSLT14 example
