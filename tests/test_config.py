@@ -132,6 +132,38 @@ BAD = {
         lambda c: c["teachers"]["resnet18"].update(seeds=[1, 1]),
         r"^config key teachers\.resnet18\.seeds: \[1, 1\] has non-unique elements",
     ),
+    "milestone past the epochs": (  # the learning rate would never decay
+        lambda c: c["recipes"]["standard"].update(milestones=[50]),
+        r"^recipes\.standard\.milestones: \[50\] not between 1 and epochs - 1 = 1, so the "
+        r"learning rate would never decay",
+    ),
+    "milestone at the last epoch": (
+        lambda c: c["recipes"]["long"].update(milestones=[3]),
+        r"^recipes\.long\.milestones: \[3\] not between 1 and epochs - 1 = 2",
+    ),
+    "milestones on a linear schedule": (
+        lambda c: c["recipes"]["bnn_step1"].update(milestones=[1]),
+        r"^recipes\.bnn_step1\.milestones: linear schedules do not use them",
+    ),
+    "warm-up as long as the run": (
+        lambda c: c["recipes"]["standard"].update(warmup_epochs=2),
+        r"^recipes\.standard\.warmup_epochs: 2 is not below epochs \(2\)",
+    ),
+    "teacher initialised from itself": (
+        lambda c: c["teachers"]["resnet18"].update(init_from="resnet18"),
+        r"^teachers\.resnet18\.init_from: resnet18 -> resnet18 is a cycle",
+    ),
+    "two teachers initialised from each other": (
+        lambda c: (
+            c["teachers"]["resnet18"].update(init_from="resnet18_ls"),
+            c["teachers"]["resnet18_ls"].update(init_from="resnet18"),
+        ),
+        r"^teachers\.resnet18_ls\.init_from: resnet18 -> resnet18_ls -> resnet18 is a cycle",
+    ),
+    "precision under its old name": (
+        old_key("precision", "bf16", True),
+        r"^bf16: renamed precision \(auto, bf16, fp16 or fp32; here precision: bf16\)",
+    ),
     "CIFAR ResNet with the ImageNet stem": (
         lambda c: c["teachers"]["resnet18"].update(arch="cifar_resnet20", stem="imagenet"),
         r"^teachers\.resnet18\.stem: cifar_resnet20 has only the CIFAR stem \(3x3, stride 1\)",

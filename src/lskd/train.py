@@ -39,6 +39,7 @@ from lskd.inference import DEVICE, autocast, choose_precision, model_kind, predi
 from lskd.metrics.accuracy import topk_correct
 from lskd.models import build_model
 from lskd.precision import grad_scaler
+from lskd.schedules import schedule_problem
 
 
 @dataclass
@@ -58,6 +59,11 @@ class Recipe:
     schedule: str = "step"  # "linear": lr decays linearly to 0 over the epochs (ReActNet);
     # "onecycle": per step, up from lr / 10 over the warm-up epochs, then a cosine to ~0
     epoch_images: int | None = None  # a seeded sample of this many training images per epoch
+
+    def __post_init__(self):
+        problem = schedule_problem(asdict(self))
+        if problem:
+            raise ValueError(f"recipe {problem}")
 
 
 def optimizer(model, recipe: Recipe):

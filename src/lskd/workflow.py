@@ -32,6 +32,7 @@ from lskd.cifar_archs import CIFAR_RESNETS, default_stem
 from lskd.data import fashion_mnist, official, subsets
 from lskd.data.errors import DataError
 from lskd.paper import outputs
+from lskd.schedules import schedule_problem
 
 # What a job asks a cluster for (profiles/slurm); the config's `resources` section overrides.
 RESOURCE_DEFAULTS = {
@@ -346,6 +347,10 @@ def check(config: dict) -> None:
         _must_name(config, f"teachers.{name}.dataset", teacher["dataset"], "datasets")
         _must_name(config, f"teachers.{name}.recipe", teacher["recipe"], "recipes")
     _check_image_options(config)
+    for name, recipe in config["recipes"].items():
+        problem = schedule_problem(recipe)
+        if problem:
+            raise ConfigError(f"recipes.{name}.{problem}")
     for name, student in config.get("students", {}).items():
         _must_name(config, f"students.{name}.teacher", student["teacher"], "teachers")
         _must_name(config, f"students.{name}.recipe", student["recipe"], "recipes")
@@ -353,6 +358,7 @@ def check(config: dict) -> None:
         for name, entry in config.get(kind, {}).items():
             if "init_from" in entry:
                 _must_name(config, f"{kind}.{name}.init_from", entry["init_from"], "teachers")
+    _check_init_cycles(config["teachers"])
     for i, name in enumerate(config["bnn"]["teachers"]):
         _must_name(config, f"bnn.teachers[{i}]", name, "teachers")
     _fill_stems(config)
@@ -364,6 +370,21 @@ def check(config: dict) -> None:
         for key in LS_KEYS:
             _must_name(config, f"figures.{fig}.{key}", config["figures"][fig][key], "teachers")
     _check_fig1_classes(config, classes_of)
+
+
+def _check_init_cycles(teachers: dict) -> None:
+    """A teacher that starts from itself, or from a chain of teachers back to itself, would
+    wait for its own model (Snakemake: 'Cyclic dependency on rule train_teacher')."""
+    for name in teachers:
+        chain = [name]
+        while "init_from" in teachers[chain[-1]]:
+            chain.append(teachers[chain[-1]]["init_from"])
+            if chain[-1] in chain[:-1]:
+                loop = " -> ".join(chain[chain.index(chain[-1]) :])
+                raise ConfigError(
+                    f"teachers.{chain[-2]}.init_from: {loop} is a cycle (a model cannot start "
+                    "from its own weights); start one of them from scratch (drop its init_from)"
+                )
 
 
 def _fill_stems(config: dict) -> None:

@@ -12,7 +12,7 @@ number. ``verify_images`` also opens every image with PIL.
 
 import hashlib
 import json
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pandas as pd
 from PIL import Image
@@ -75,8 +75,15 @@ def _check_unique(frame: pd.DataFrame, where: list[str]) -> None:
 
 
 def _check_samples(root: Path, frame: pd.DataFrame, where: list[str], verify_images: bool):
-    """Every sample exists (and opens); errors name file and line."""
+    """Every sample lies inside ``root`` (a listed path may not climb out of it, nor be
+    absolute), exists and opens; errors name file and line."""
     for sample, origin in zip(frame["sample"], where, strict=True):
+        parts = PurePosixPath(str(sample).replace("\\", "/")).parts
+        if not parts or parts[0] == "/" or ".." in parts or ":" in parts[0]:
+            raise DataError(
+                f"{origin}: {sample!r} is not a path inside the dataset folder {root}; list "
+                "image paths relative to it, without '..'"
+            )
         path = root / sample
         if not path.is_file():
             raise DataError(f"{origin}: image {path} does not exist")
@@ -136,10 +143,19 @@ def image_folder(root, verify_images=True):
             raise DataError(f"{root / 'val' / name} not found: every class needs a val/ folder")
     rows, where = [], []
     for split in ("train", "val"):
+        loose = [f for f in _visible_files(root / split) if f.is_file()]
+        if loose:  # e.g. ImageNet's val/ not (or not fully) sorted into class folders
+            raise DataError(
+                f"{loose[0]}: a file outside any class folder ({len(loose)} in {root / split}); "
+                f"move each image into {split}/<class>/ (for ImageNet val/: valprep.sh)"
+            )
         for name in folders[split]:
-            for f in sorted((root / split / name).iterdir()):
+            for f in _visible_files(root / split / name):
                 if f.suffix.lower() not in IMAGE_EXTENSIONS:
-                    continue
+                    raise DataError(
+                        f"{f}: not an image file of a known type ({', '.join(IMAGE_EXTENSIONS)}); "
+                        "convert it or move it out of the dataset folder"
+                    )
                 sample = f"{split}/{name}/{f.name}"
                 try:
                     sample.encode()
@@ -152,6 +168,11 @@ def image_folder(root, verify_images=True):
     return _checked(
         root, "image_folder", rows, where, files, verify_images, classes, files["train"]
     )
+
+
+def _visible_files(folder: Path) -> list[Path]:
+    """The entries of ``folder`` in name order, without hidden ones (.DS_Store and the like)."""
+    return sorted(f for f in folder.iterdir() if not f.name.startswith("."))
 
 
 def _read_pairs(path: Path) -> list[tuple[int, list[str]]]:
@@ -292,14 +313,24 @@ def inaturalist2019(root, verify_images=True):
             origin = f"{path}: categories[{i}]"
             category, category_name = _fields(entry, origin, ("id", "name"))
             names[_integer(category, origin, "id")] = category_name
+        annotated = set()
         for i, entry in enumerate(data["annotations"]):
             origin = f"{path}: annotations[{i}]"
             image_id, category = _fields(entry, origin, ("image_id", "category_id"))
             image_id = _integer(image_id, origin, "image_id")
             if image_id not in images:
                 raise DataError(f"{origin}: image_id {image_id} is not among the file's images")
+            annotated.add(image_id)
             rows.append((images[image_id], _integer(category, origin, "category_id"), split))
             where.append(origin)
+        unlabelled = [i for i in images if i not in annotated]
+        twice = len(annotated) < len(data["annotations"])  # _checked names that first
+        if unlabelled and not twice:  # the challenge's train and val images all have one
+            first = unlabelled[0]
+            raise DataError(
+                f"{path}: image id {first} ({images[first]}) has no annotation "
+                f"({len(unlabelled)} such images); give each a category_id or remove it"
+            )
     classes = dict(sorted(names.items())) if names else None
     class_file = f"{files['train']} (categories)" if names else None
     return _checked(root, "inaturalist2019", rows, where, files, verify_images, classes, class_file)
