@@ -14,11 +14,13 @@ from lskd import workflow as lw
 min_version("9.0")
 
 if not workflow.overwrite_configfiles:
+    # its YAML errors with file and line (Snakemake's own message names neither)
+    lw.check_config_files([os.path.join(workflow.basedir, "config.yaml")])
 
     configfile: os.path.join(workflow.basedir, "config.yaml")
 
 
-lw.refuse_duplicate_keys(workflow.configfiles)
+lw.check_config_files(workflow.configfiles)
 lw.validate_schema(
     config, os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml")
 )

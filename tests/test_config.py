@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import ROOT, fmnist_spec, run_snakemake
+from conftest import ROOT, copy_workflow, fmnist_spec, run_snakemake
 from lskd import workflow as lw
 from lskd.data import fashion_mnist
 
@@ -319,12 +319,41 @@ def test_duplicate_keys_name_file_line_and_key(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("a: 1\nb:\n  x: 1\n  y: 2\n  x: 3\n")
     with pytest.raises(lw.ConfigError, match=rf"^{re.escape(str(path))}: line 5: key 'x' is given"):
-        lw.refuse_duplicate_keys([path])
+        lw.check_config_files([path])
     path.write_text("base: &b {x: 1, y: 2}\nother:\n  <<: *b\n  x: 3\n")  # overriding a merge
-    lw.refuse_duplicate_keys([path])
+    lw.check_config_files([path])
     path.write_text('{"a": 1,\n\t"a": 2}')  # JSON that YAML cannot read (a tab)
     with pytest.raises(lw.ConfigError, match=r"c\.yaml: key 'a' is given twice"):
-        lw.refuse_duplicate_keys([path])
+        lw.check_config_files([path])
+
+
+@pytest.mark.parametrize(
+    "text, pattern",
+    [
+        ("threads: 1\nseeds: [0\n", r"line 3, column 1: not valid YAML: expected ',' or ']'"),
+        ("threads: 1\n\tseeds: [0]\n", r"line 2, column 1: not valid YAML: .*never tabs\)"),
+        ("", r"holds no keys \(empty\); a config is a mapping"),
+        ("# all commented out\n", r"holds no keys \(empty\)"),
+        ("- 1\n- 2\n", r"holds no keys \(list\)"),
+    ],
+)
+def test_unreadable_config_files_name_file_and_line(tmp_path, text, pattern):
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with pytest.raises(lw.ConfigError, match=rf"^{re.escape(str(path))}: {pattern}") as err:
+        lw.check_config_files([path])
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.workflow
+def test_snakemake_names_file_and_line_of_a_broken_default_config(tmp_path):
+    """The default config.yaml is checked before Snakemake reads it (a --configfile Snakemake
+    reads before any Snakefile code, with its own message)."""
+    copy = copy_workflow(tmp_path)
+    (copy / "config.yaml").write_text("threads: 1\n\tseeds: [0]\n")
+    proc = run_snakemake(copy, "-n", "-s", str(copy / "Snakefile"), check=False)
+    assert proc.returncode != 0
+    one_line(proc.stdout + proc.stderr, r"config\.yaml: line 2, column 1: not valid YAML: ")
 
 
 # Through snakemake itself: the Snakefile runs the checks, one line, results/ untouched.

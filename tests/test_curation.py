@@ -272,6 +272,9 @@ def test_a_broken_image_file_is_named_when_streamed(image_folder_tree, tmp_path)
     files, _, _ = load_split(tmp_path, "train")
     with pytest.raises(DataError, match=r"n02_1\.JPEG: unreadable image"):
         files[:]
+    files, _, _ = load_split(tmp_path, "train", workers=1)  # decoded in a loader process
+    with pytest.raises(DataError, match=r"^\S+n02_1\.JPEG: unreadable image .*restore the file$"):
+        list(files.stream([list(range(len(files)))]))
 
 
 # Issue 13: an inconsistent dataset is refused with one line naming the file (and line) and the
@@ -531,3 +534,84 @@ def test_an_old_pixel_cache_is_removed_when_the_dataset_becomes_image_files(
     assert sorted(p.name for p in out.iterdir()) == ["dataset.json", "manifest.csv"]
     images, labels, _ = load_split(out, "train")
     assert images[:].shape == (9, 3, 8, 8) and labels.tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+
+
+def outside(root) -> str:
+    """A real image beside the dataset folder, and a path from inside the folder up to it."""
+    tiny_image(root.parent / "secret.jpg")
+    return "../secret.jpg"
+
+
+@pytest.mark.parametrize("absolute", [False, True])
+def test_a_listed_path_outside_the_dataset_folder_is_refused(
+    cub_tree, lt_tree, imat_tree, inat_tree, absolute
+):
+    def escape(root):
+        up = outside(root)
+        return str((root / up).resolve()) if absolute else f"../../{root.name}/{up}"
+
+    replace_once(cub_tree / "images.txt", "1 001.Black_footed_Albatross/img_1.jpg",
+                 f"1 ../{escape(cub_tree)}")  # fmt: skip
+    lists = lt_tree / "ImageNet_LT_train.txt"
+    lists.write_text(lists.read_text() + f"{escape(lt_tree)} 1\n")
+    imat = json.loads((imat_tree / "train.json").read_text())
+    write_json(
+        imat_tree / "train.json", with_entry(imat, "images", 0, id=f"../{escape(imat_tree)}")
+    )
+    inat = json.loads((inat_tree / "train2019.json").read_text())
+    inat = with_entry(inat, "images", 0, file_name=escape(inat_tree))
+    write_json(inat_tree / "train2019.json", inat)
+    for reader, root, where in [
+        (official.cub200, cub_tree, r"images\.txt:1"),
+        (official.READERS["imagenet_lt"], lt_tree, r"ImageNet_LT_train\.txt:7"),
+        (official.imaterialist2019, imat_tree, r"train\.json: images\[0\]"),
+        (official.inaturalist2019, inat_tree, r"train2019\.json: annotations\[0\]"),
+    ]:
+        one_line_error(reader, root, rf"{where}: .*secret\.jpg' is not a path inside the dataset")
+
+
+def test_an_inaturalist_image_without_annotation_is_named(inat_tree):
+    data = json.loads((inat_tree / "train2019.json").read_text())
+    data["annotations"] = data["annotations"][:-1]  # image 102 keeps no category
+    write_json(inat_tree / "train2019.json", data)
+    one_line_error(official.inaturalist2019, inat_tree,
+                   r"train2019\.json: image id 102 \(train_val2019/train_2\.jpg\) has no "
+                   r"annotation \(1 such images\)")  # fmt: skip
+
+
+def test_image_folder_files_outside_classes_or_of_unknown_types_are_named(image_folder_tree):
+    (image_folder_tree / "train" / "n01" / ".DS_Store").write_bytes(b"\0")  # hidden: ignored
+    assert len(official.image_folder(image_folder_tree)[0]) == 15
+    tiny_image(image_folder_tree / "val" / "ILSVRC2012_val_00000001.JPEG")
+    one_line_error(official.image_folder, image_folder_tree,
+                   r"val/ILSVRC2012_val_00000001\.JPEG: a file outside any class folder \(1 in "
+                   r".*val\); move each image into val/<class>/")  # fmt: skip
+    (image_folder_tree / "val" / "ILSVRC2012_val_00000001.JPEG").unlink()
+    Image.new("RGB", (12, 10)).save(image_folder_tree / "train" / "n02" / "n02_9.gif")
+    one_line_error(official.image_folder, image_folder_tree,
+                   r"n02/n02_9\.gif: not an image file of a known type")  # fmt: skip
+
+
+def test_a_curation_killed_on_the_way_leaves_a_folder_no_reader_takes(
+    fake_fmnist, tmp_path, monkeypatch
+):
+    """A kill cannot be caught: an interruption that is not an error (Ctrl-C here) leaves the
+    older curation's files and the marker, and the readers refuse them until a curation ends."""
+    from lskd.data import manifest as manifest_module
+
+    out = tmp_path / "out"
+    curate(fmnist_spec(fake_fmnist, train_per_class=5), out)
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(manifest_module, "_write_all", killed)
+        with pytest.raises(KeyboardInterrupt):
+            curate(fmnist_spec(fake_fmnist, train_per_class=7), out)
+    assert (out / "manifest.csv").exists()  # the older dataset's, which nobody may read now
+    for read in (lambda: read_info(out), lambda: load_split(out, "train")):
+        with pytest.raises(DataError, match=r"out: its curation was interrupted \(\.curating"):
+            read()
+    curate(fmnist_spec(fake_fmnist, train_per_class=7), out)
+    assert len(load_split(out, "train")[1]) == 70 and not (out / ".curating").exists()

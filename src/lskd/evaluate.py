@@ -38,10 +38,18 @@ def evaluate(
     stability = StabilityAccumulator(info["num_classes"])
     stability.update(torch.softmax(logits, dim=1), labels)
     hits = topk_correct(logits, labels, ks=(1, 3, 5))  # top-3: the long-tailed tables
+    absent = [info["classes"][c] for c in stability.absent()]
+    if absent:
+        print(
+            f"{data_dir}: no {split} images of {', '.join(absent)}: the stability metrics "
+            f"average over the other {info['num_classes'] - len(absent)} classes",
+            flush=True,
+        )
     result = {
         **(meta or {}),
         "split": split,
         "samples": len(labels),
+        "classes_without_images": absent,  # left out of the stability metrics (NaN in the CSV)
         **{f"top{k}": 100.0 * v / len(labels) for k, v in hits.items()},
         "intra_class_std": stability.intra_class_std(),
         "intra_class_variance": stability.intra_class_variance(),

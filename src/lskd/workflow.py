@@ -1,9 +1,10 @@
 """What the Snakefile needs from the config: semantic checks, run paths and target lists.
 
-``refuse_duplicate_keys`` reads the config files again (Snakemake keeps the last of two equal
-keys); the JSON schema (workflow/schemas/config.schema.yaml) checks keys, types, ranges and
-names; ``check`` adds what a schema cannot: finite numbers, references between entries, that
-dataset files exist, and the class subsets, long tails and Figure 1 classes against the data
+``check_config_files`` reads the config files again (Snakemake keeps the last of two equal
+keys, and calls a YAML error "not valid JSON or YAML" without file or line); the JSON schema
+(workflow/schemas/config.schema.yaml) checks keys, types, ranges and names; ``check`` adds what a
+schema cannot: finite numbers, references between entries, that dataset files exist, schedules
+against their epochs, and the class subsets, long tails and Figure 1 classes against the data
 where it is known before curation. All run when the workflow is parsed, before any job starts,
 and stop with one line naming the file or key.
 
@@ -121,19 +122,33 @@ def _unique_json_keys(pairs: list) -> dict:
     return dict(pairs)
 
 
-def refuse_duplicate_keys(paths) -> None:
-    """Snakemake reads a config file keeping the last of two equal keys (a second teacher of the
-    same name silently replaces the first): read ``paths`` (``workflow.configfiles``) again and
-    stop at such a key."""
+def check_config_files(paths) -> None:
+    """Read ``paths`` (``workflow.configfiles``) as Snakemake does, and stop with the file and
+    line at a YAML error (a tab in the indentation, an unclosed bracket), at a file that holds no
+    mapping of keys (an empty one), and at a key given twice, which Snakemake would silently let
+    the later one replace (a second teacher of the same name). The Snakefile runs it on the
+    default config.yaml before Snakemake reads it; Snakemake reads a --configfile before any
+    Snakefile code runs, so there its own message comes first."""
     for path in paths:
         text = Path(path).read_text(encoding="utf-8")
         try:
             try:  # JSON first, then YAML, as Snakemake reads them
-                json.loads(text, object_pairs_hook=_unique_json_keys)
+                config = json.loads(text, object_pairs_hook=_unique_json_keys)
             except ValueError:
-                yaml.load(text, Loader=_UniqueKeyLoader)
+                config = yaml.load(text, Loader=_UniqueKeyLoader)
         except ConfigError as err:
             raise ConfigError(f"{path}: {err}") from None
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+            what = " ".join(str(getattr(err, "problem", None) or err).split())
+            tab = " (YAML indents with spaces, never tabs)" if "\t" in text else ""
+            raise ConfigError(f"{path}: {where}not valid YAML: {what}{tab}; correct it") from None
+        if not isinstance(config, dict):
+            raise ConfigError(
+                f"{path}: holds no keys ({'empty' if config is None else type(config).__name__});"
+                " a config is a mapping such as config.yaml"
+            )
 
 
 def validate_schema(config: dict, schema_path: str) -> None:

@@ -132,7 +132,11 @@ class ImageFiles(Dataset):
                 prefetch_factor=4,
             )
         self._order.batches = batches
-        yield from self._loader
+        try:
+            yield from self._loader
+        except DataError as err:  # a worker's: DataLoader re-raises it with its whole traceback
+            last = str(err).strip().splitlines()[-1]
+            raise DataError(last.split("DataError: ", 1)[-1]) from None
 
 
 def stream(images, batches):

@@ -66,10 +66,31 @@ def curate_files(spec: dict) -> tuple[pd.DataFrame, list[str]]:
     return rows.assign(source="files"), classes
 
 
+CURATING = ".curating"  # present while a curation runs: one killed leaves it behind
+
+
 def curate(spec: dict, out_dir: str | Path, require_classes=()) -> None:
     """Write ``manifest.csv`` and ``dataset.json`` for the dataset described by ``spec``: read it,
     then take the class subset and the long tail the spec asks for. ``require_classes``: class
-    names the curated dataset must have (Figure 1's). Nothing is written when any step fails."""
+    names the curated dataset must have (Figure 1's). Nothing is written when any step fails; a
+    curation killed on the way leaves ``.curating`` beside the older files, and every reader
+    (``read_info``) refuses the folder until a curation finishes."""
+    out_dir = Path(out_dir)
+    created = not out_dir.exists()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    marker = out_dir / CURATING
+    marker.write_text(json.dumps(spec) + "\n")
+    try:
+        _curate(spec, out_dir, require_classes)
+    except Exception:  # an error is reported: the folder stays as it was (a kill skips this)
+        marker.unlink()
+        if created:
+            out_dir.rmdir()
+        raise
+    marker.unlink()
+
+
+def _curate(spec: dict, out_dir: Path, require_classes) -> None:
     if spec["kind"] == "fashion_mnist":
         manifest, classes = curate_fashion_mnist(spec)
         info = {"channels": 1, "size": 28}
@@ -113,6 +134,15 @@ def curate(spec: dict, out_dir: str | Path, require_classes=()) -> None:
     else:  # image files: the ImageNet statistics of He et al.'s protocol and torchvision's
         info["mean"], info["std"] = IMAGENET_MEAN, IMAGENET_STD  # released weights expect
     info["counts"] = manifest.groupby("split").size().to_dict()
+    seen = set(manifest.label[manifest.split == "val"])
+    info["val_classes_without_images"] = [c for i, c in enumerate(classes) if i not in seen]
+    if info["val_classes_without_images"]:  # legitimate (a CUB class without test images), but
+        # every per-class result of the split leaves them out: say so where it is written
+        print(
+            f"{out_dir}: no val images of {', '.join(info['val_classes_without_images'])}; "
+            "per-class results leave them out",
+            flush=True,
+        )
     outputs = {"manifest.csv": functools.partial(manifest.to_csv, index=False)}
     for split in ("train", "val"):  # absent for image files: an old one must not be read
         outputs[f"{split}_pixels.npz"] = None
@@ -122,7 +152,7 @@ def curate(spec: dict, out_dir: str | Path, require_classes=()) -> None:
                 _save_npz, images=x.numpy(), labels=y.numpy()
             )
     outputs["dataset.json"] = lambda path: path.write_text(json.dumps(info, indent=2) + "\n")
-    _write_all(Path(out_dir), outputs)
+    _write_all(out_dir, outputs)
 
 
 IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
@@ -137,8 +167,6 @@ def _write_all(out_dir: Path, outputs: dict) -> None:
     """Write each output (name: function writing it to a path, or None: remove any old one) to a
     temporary file beside it, and move them all into place only when every one is written: a
     failure (a name that cannot be encoded, a full disk) leaves the folder as it was."""
-    created = not out_dir.exists()
-    out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     try:
         for name, write in outputs.items():
@@ -148,8 +176,6 @@ def _write_all(out_dir: Path, outputs: dict) -> None:
     except BaseException:
         for name in written:
             (out_dir / f".{name}.tmp").unlink(missing_ok=True)
-        if created:
-            out_dir.rmdir()
         raise
     for name, write in outputs.items():
         if write is None:
@@ -168,6 +194,11 @@ def check_class_names(names, classes: list[str], key: str) -> None:
 
 
 def read_info(data_dir: str | Path) -> dict:
+    if (Path(data_dir) / CURATING).exists():
+        raise DataError(
+            f"{data_dir}: its curation was interrupted ({CURATING} is there), so the files may be "
+            "an older dataset's; rerun the curation (lskd curate, or its Snakemake rule)"
+        )
     path = Path(data_dir) / "dataset.json"
     try:
         return json.loads(path.read_text())

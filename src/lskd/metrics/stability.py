@@ -9,7 +9,8 @@
 
 Algorithm 1 needs batches sorted by class (one class of 50 images per batch);
 ``StabilityAccumulator`` keeps per-class running sums in float64 instead, so any batch order and
-size gives the same numbers.
+size gives the same numbers. A class without samples is left out of every mean (``absent`` names
+it) and its row of ``class_mean_probs`` is NaN: it has no mean, and 0 would read as one.
 """
 
 import torch
@@ -40,9 +41,14 @@ class StabilityAccumulator:
     def _present(self) -> torch.Tensor:
         return self.count > 0
 
+    def absent(self) -> list[int]:
+        """The classes without a sample: no metric averages over them."""
+        return torch.nonzero(~self._present()).flatten().tolist()
+
     def class_mean_probs(self) -> torch.Tensor:
-        """K x K matrix: row c is the mean probability vector over the samples of class c."""
-        return self.prob_sum / self.count.clamp(min=1).view(-1, 1)
+        """K x K matrix: row c is the mean probability vector over the samples of class c (NaN
+        for a class without samples)."""
+        return self.prob_sum / self.count.view(-1, 1)
 
     def intra_class_std(self) -> float:
         n = self.count
@@ -61,8 +67,8 @@ class StabilityAccumulator:
     def inter_class_variance(self) -> float:
         present = self._present()
         overall = self.prob_sum.sum(dim=0) / self.count.sum()
-        dist = ((self.class_mean_probs() - overall) ** 2).sum(dim=1)
-        return float(dist[present].mean())
+        dist = ((self.class_mean_probs()[present] - overall) ** 2).sum(dim=1)
+        return float(dist.mean())
 
 
 def _accumulate(probs: torch.Tensor, labels: torch.Tensor) -> StabilityAccumulator:

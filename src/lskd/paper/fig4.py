@@ -35,7 +35,9 @@ def figure(inputs) -> plt.Figure:
         minor.bar(xs + (i - 0.5) * width, off.ravel(), width, label=label, color=COLORS[label])
     major.set_xticks(np.arange(k), classes, rotation=60, ha="right", fontsize=8)
     major.set_ylabel("mean probability of the true class")
-    major.set_title("(1) major probabilities")
+    empty = [c for c, row in zip(classes, mats["w/o LS"], strict=True) if np.isnan(row).all()]
+    note = f" (no val images: {', '.join(empty)})" if empty else ""  # their bars stay empty
+    major.set_title("(1) major probabilities" + note)
     minor.set_yscale("log")
     minor.set_xticks(np.arange(k) * k + (k - 2) / 2, classes, rotation=60, ha="right", fontsize=8)
     minor.set_ylabel("mean probability of each other class")

@@ -39,6 +39,13 @@ def paper_datasets_of(info_paths) -> dict[str, tuple]:
     return {name: paper_datasets(info) for name, info in infos.items()}
 
 
+def val_classes_missing(info_paths) -> dict[str, list[str]]:
+    """Dataset name -> the classes its val split has no images of (curation's
+    ``val_classes_without_images``): per-class results leave them out."""
+    infos = {Path(p).parent.name: json.loads(Path(p).read_text()) for p in info_paths}
+    return {name: info.get("val_classes_without_images", []) for name, info in infos.items()}
+
+
 def paper_match(candidates, available) -> str | None:
     """The first of ``candidates`` that a reference table has (None: show no paper value)."""
     return next((c for c in candidates if c in set(available)), None)

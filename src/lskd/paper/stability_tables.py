@@ -15,6 +15,7 @@ from lskd.paper.results import (
     paper_match,
     read_jsons,
     reference,
+    val_classes_missing,
 )
 
 METRIC = {"table1": "intra_class_std", "table10": "inter_class_variance"}
@@ -82,4 +83,11 @@ def table10(inputs):
 
 def _table(inputs, table: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     numbers = build(read_jsons(inputs.teacher_evals), table, paper_datasets_of(inputs.infos))
-    return numbers, shown(numbers)
+    missing = val_classes_missing(inputs.infos)
+    numbers["val_classes_without_images"] = [", ".join(missing.get(d, [])) for d in numbers.dataset]
+    table = shown(numbers)
+    table["Dataset"] = [  # 1 - S averages over the classes that have validation images
+        f"{d} (1-S without {m}: no val images)" if m else d
+        for d, m in zip(numbers.dataset, numbers.val_classes_without_images, strict=True)
+    ]
+    return numbers, table
