@@ -36,7 +36,7 @@ train.build_model = small_net
 train.distributed.wrap = keep_model
 data, out = sys.argv[1], sys.argv[2]
 recipe = train.Recipe(epochs=1, lr=0.2, batch_size=45, weight_decay=1e-3)
-train.train(data, out, "small", recipe, LabelSmoothing(0.1), seed=1)
+train.train(data, out, "small", recipe, LabelSmoothing(0.1), seed=1, precision="fp32")
 torch.save(trained["model"].state_dict(), f"{out}/rank{trained['rank']}.pt")
 """
 

@@ -146,12 +146,13 @@ def test_adding_a_table_is_one_entry_and_one_builder(tmp_path):
 def test_the_smoke_run_declares_every_file_its_rules_write(smoke_run):
     """What Snakemake does not know of under results/ is the resume state that must survive a
     rerun (fairseq's work folder), fairseq-preprocess's files in the declared data-bin folder,
-    and TensorBoard's event files, whose names hold host and time."""
+    TensorBoard's event files, whose names hold host and time, and results/hardware.json, the
+    precision probes every job reads and adds to (lskd.precision), which no rule owns."""
     proc = run_snakemake(smoke_run, "--list-untracked", configfile=smoke_run / "smoke.yaml")
     untracked = [line for line in proc.stdout.splitlines() if line.startswith("results/")]
     allowed = (
         r"results/nmt/(data-bin|(teachers|students)/\w+/seed\d+/fairseq)/.*|.*tfevents.*"
-        r"|results/report\.html"  # test_report's
+        r"|results/report\.html|results/hardware\.json"  # test_report's; precision auto's
     )
     assert [path for path in untracked if not re.fullmatch(allowed, path)] == []
     for path in (smoke_run / "results").rglob("final.json"):

@@ -197,24 +197,27 @@ _MEASURED: dict[str, dict[str, float]] = {}  # this process's probes, by key
 
 def _cached_probe(cache: str | Path | None, key: str, measure) -> dict[str, float]:
     """``measure()``, or its figures for ``key`` in the JSON file ``cache`` (None: those this
-    process measured); concurrent jobs wait on a lock so that one probes and the others read
-    (and none times the other's probe)."""
+    process measured). Jobs hold a lock on the file while they read, measure and write it, so
+    that one probes and the others read (and none times the other's probe)."""
     if cache is None:
         if key not in _MEASURED:
             _MEASURED[key] = measure()
         return _MEASURED[key]
     cache = Path(cache)
     cache.parent.mkdir(parents=True, exist_ok=True)
-    with open(cache.with_name(cache.name + ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with open(cache, "a+", encoding="utf-8") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        f.seek(0)
         try:
-            known = json.loads(cache.read_text()) if cache.exists() else {}
-        except ValueError:  # a file cut short: probe again, rewrite it whole
+            known = json.loads(f.read() or "{}")
+        except ValueError:  # a file cut short by a kill: measure again, rewrite it whole
             known = {}
         if "images_per_second" not in (known.get(key) or {}):
             measured = measure()
             known[key] = {"images_per_second": measured, "chosen": choose(measured)}
-            tmp = cache.with_name(cache.name + ".tmp")
-            tmp.write_text(json.dumps(known, indent=2, sort_keys=True) + "\n")
-            os.replace(tmp, cache)
+            f.seek(0)
+            f.truncate()
+            f.write(json.dumps(known, indent=2, sort_keys=True) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
         return known[key]["images_per_second"]
