@@ -1,11 +1,13 @@
 """ReActNet pieces against hand-computed values and the architecture description."""
 
+import pandas as pd
 import pytest
 import torch
 
 from lskd import checkpoint
 from lskd.models import build_model
 from lskd.models.reactnet import BinaryActivation, BinaryConv2d, ReActNetResNet18
+from lskd.paper import bnn
 
 
 def test_binary_weights_take_two_values_per_output_channel():
@@ -80,3 +82,18 @@ def test_step2_loads_step1_weights(tmp_path):
         assert torch.equal(a, b), name
     assert not any(m.binary_weights for m in step1.modules() if isinstance(m, BinaryConv2d))
     assert all(m.binary_weights for m in step2.modules() if isinstance(m, BinaryConv2d))
+
+
+@pytest.mark.parametrize("paper_sets, paper_top1", [(("ImageNet-1K",), "63.002"), ((), "")])
+def test_bnn_table_shows_the_papers_value_only_beside_imagenet(paper_sets, paper_top1):
+    """A ReActNet teacher's dataset that does not stand beside ImageNet-1K (a rehearsal's
+    miniature, Fashion-MNIST) gets no paper value, and no crash."""
+    rows = [
+        dict(epoch=1, val_top1=50 + 10 * alpha, val_top5=90.0, train_loss=1.0, val_kd_loss=1.0,
+             step=step, dataset="mini", teacher=name, teacher_arch="resnet50",
+             teacher_recipe="standard", teacher_alpha=alpha, teacher_top1=70.0, seed=0)
+        for alpha, name in ((0.0, "r50"), (0.1, "r50_ls")) for step in (1, 2)
+    ]  # fmt: skip
+    numbers, shown = bnn.table_rows(pd.DataFrame(rows), {"mini": paper_sets})
+    assert shown["Paper top-1 (ImageNet, R50 teacher)"].tolist()[0] == paper_top1
+    assert numbers.best_top1.tolist() == [50.0, 51.0]

@@ -149,6 +149,15 @@ def test_e_similar_classes_apart_relative_to_spread(tmp_path):
     assert verdict(RunEvidence({}), "e") == "not run"
 
 
+def test_e_with_too_few_images_per_class_says_the_statistic_is_undefined(tmp_path):
+    """Two images a class: some resamples hold one image of a similar class (no spread)."""
+    few = fig1_evidence(tmp_path, 1.0, 0.3, per_class=2)
+    train = claims.similar_classes_apart(few)[0]
+    assert np.isfinite(train.est.effect) and train.est.lo is None
+    assert train.verdict == "inconclusive" and train.est.how.startswith("no interval, the stat")
+    assert train.note.startswith("a resample of the 6 images left a similar class with no")
+
+
 # (f), (g), (h), (i), (j), (l): students
 
 

@@ -175,3 +175,16 @@ def test_every_record_of_the_smoke_run_carries_its_provenance(smoke_run):
     md = (results / "environment.md").read_text()
     assert f"{len(records)} records; {len(records)} with provenance" in md
     assert "All records agree on the code" in md
+
+
+def test_an_nmt_fp16_request_a_cpu_cannot_honour_is_recorded_and_logged(capsys):
+    from lskd.nmt import runs
+
+    cmd = ["fairseq-train", "data-bin", *runs._device_args(fp16=True)]
+    if torch.cuda.is_available():
+        pytest.skip("on a GPU fairseq honours --fp16")
+    assert "fp16 on GPUs only; fp32 on this CPU" in capsys.readouterr().out
+    record = runs._provenance(datetime.now(UTC), cmd, 1, fp16=True)
+    assert record["precision"] == "fp32"
+    assert record["precision_choice"]["requested"] == "fp16"
+    assert "GPUs only" in record["precision_choice"]["why"]

@@ -155,7 +155,8 @@ def nmt_train(args):
         from lskd.nmt.teacher import load_teacher
 
         load_teacher(args.teacher, data=args.data_bin)
-    runs.train(args.out, cmd, args.meta, args.threads, tensorboard=not args.no_tensorboard)
+    fp16 = args.train.get("fp16", False)  # the record says so where it could not be honoured
+    runs.train(args.out, cmd, args.meta, args.threads, not args.no_tensorboard, fp16)
 
 
 def nmt_export_topk(args):

@@ -64,6 +64,9 @@ def init() -> World:
     size = int(os.environ.get("WORLD_SIZE", "1"))
     if size == 1:
         return World()
+    if not torch.cuda.is_available() and int(os.environ.get("RANK", "0")) == 0:
+        print(f"{size} processes on a machine without GPUs (resources gpu: {size}): they "
+              "train data-parallel on the CPU (gloo), no faster than one", flush=True)  # fmt: skip
     if not dist.is_initialized():
         if torch.cuda.is_available():
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))

@@ -82,12 +82,16 @@ def _device_args(fp16: bool = False) -> list[str]:
     return ["--fp16"] if fp16 else []
 
 
-def _provenance(start, cmd: list[str], threads: int | None) -> dict:
-    """fairseq trains on every GPU it sees (one process each), in fp16 with --fp16."""
+def _provenance(start, cmd: list[str], threads: int | None, fp16: bool = False) -> dict:
+    """fairseq trains on every GPU it sees (one process each), in fp16 with --fp16; ``fp16``:
+    the config asked for it (nmt.train.fp16), which a CPU cannot honour."""
     gpus = torch.cuda.device_count() if "--cpu" not in cmd else 0
-    fp16 = "--fp16" in cmd
-    why = "nmt.train.fp16 (fairseq's --fp16)" if fp16 else "fairseq without --fp16"
-    choice = Choice("fp16" if fp16 else "fp32", "fp16" if fp16 else "fp32", why)
+    ran = "fp16" if "--fp16" in cmd else "fp32"
+    why = {
+        ("fp16", "fp16"): "nmt.train.fp16 (fairseq's --fp16)",
+        ("fp16", "fp32"): "nmt.train.fp16 asked for fp16, which fairseq runs on GPUs only",
+    }.get(("fp16" if fp16 else "fp32", ran), "nmt.train.fp16 is false")
+    choice = Choice(ran, "fp16" if fp16 else "fp32", why)
     return provenance.record(start, max(gpus, 1), choice, threads)
 
 
@@ -175,7 +179,12 @@ def _start_or_resume(work: Path, cmd: list[str]) -> None:
 
 
 def train(
-    out: str, cmd: list[str], meta: dict, threads: int | None = None, tensorboard: bool = True
+    out: str,
+    cmd: list[str],
+    meta: dict,
+    threads: int | None = None,
+    tensorboard: bool = True,
+    fp16: bool = False,
 ) -> dict:
     """Run fairseq-train into ``out``/fairseq, then write model.pt (the best-BLEU checkpoint),
     curve.csv and final.json. ``tensorboard``: fairseq also writes its event files, to
@@ -200,7 +209,7 @@ def train(
         "valid_beam": json.loads(cmd[cmd.index("--eval-bleu-args") + 1])["beam"],
         "valid_ppl_at_best": float(best["valid_ppl"]),
         "last_valid_ppl": float(curve["valid_ppl"].iloc[-1]),
-        "provenance": _provenance(start, cmd, threads),
+        "provenance": _provenance(start, cmd, threads, fp16),
     }
     (out_dir / "final.json").write_text(json.dumps(final, indent=1))
     return final

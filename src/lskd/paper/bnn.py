@@ -52,7 +52,9 @@ def table_rows(curves: pd.DataFrame, datasets=None) -> tuple[pd.DataFrame, pd.Da
     rows["ls"] = rows.teacher_alpha > 0
     paper = reference("bnn").set_index(["dataset", "teacher_ls"]).top1  # R50 teachers
     named = [paper_match((datasets or {}).get(d, ()), ["ImageNet-1K"]) for d in rows.dataset]
-    rows["paper_top1"] = [paper.get((d, int(ls))) for d, ls in zip(named, rows.ls, strict=True)]
+    rows["paper_top1"] = [  # none where the dataset does not stand beside ImageNet-1K
+        paper.get((d, int(ls))) if d else None for d, ls in zip(named, rows.ls, strict=True)
+    ]
     shown = pd.DataFrame(
         {
             "Dataset": rows.dataset,

@@ -23,7 +23,7 @@ import pandas as pd
 
 from lskd.evaluate import load_predictions
 from lskd.paper import fig1
-from lskd.paper.uncertainty import Estimate, bootstrap_se, combine, over_seeds
+from lskd.paper.uncertainty import UNDEFINED, Estimate, bootstrap_se, combine, over_seeds
 
 
 @dataclass
@@ -201,13 +201,22 @@ class RunEvidence(Evidence):
         def stat(idx):
             return np.array([_resampled(*models[1], i) - _resampled(*models[0], i) for i in idx])
 
-        return over_seeds([effect], bootstrap_se(stat, len(models[0][1])), len(models[0][1]))
+        items = len(models[0][1])
+        with np.errstate(all="ignore"):  # a resample without a class: NaN, counted below
+            se = bootstrap_se(stat, items)
+        if not np.isfinite(se):
+            return Estimate(effect, n=1, how=f"{UNDEFINED}: a resample of the {items} images "
+                            "left a similar class with no spread; more images per class would "
+                            "give an interval")  # fmt: skip
+        return over_seeds([effect], se, items)
 
 
 def _separation(distances) -> float:
     """Dc over the mean spread of the two similar classes (LS also shrinks the features, so raw
-    distances would shrink with them), from a fig1_distances.csv row or cluster_distances."""
-    return distances["Dc"] / ((distances["spread_similar1"] + distances["spread_similar2"]) / 2)
+    distances would shrink with them), from a fig1_distances.csv row or cluster_distances; NaN
+    where the spread is 0 or undefined (one image, or none, of a class)."""
+    spread = (distances["spread_similar1"] + distances["spread_similar2"]) / 2
+    return distances["Dc"] / spread if spread > 0 else float("nan")
 
 
 def _resampled(points, labels, order, idx) -> float:

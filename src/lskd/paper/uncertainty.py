@@ -24,6 +24,7 @@ from scipy import stats
 LEVEL = 0.95
 RESAMPLES = 1000
 SUPPORTS, CONTRADICTS, INCONCLUSIVE = "supports", "contradicts", "inconclusive"
+UNDEFINED = "no interval, the statistic is undefined"  # an Estimate's ``how``, then why
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,8 @@ def settle(est: Estimate, threshold: float = 0.0) -> str:
     """What would turn an inconclusive comparison into a conclusive one."""
     if est.p is not None:
         return f"p = {est.p:.2f} over {est.n} points: more teachers would settle it"
+    if est.lo is None and est.how.startswith(UNDEFINED):
+        return est.how.split(": ", 1)[-1]
     if est.lo is None:
         return "one seed and no per-image predictions: a second seed would give an interval"
     if est.half is not None:
