@@ -2,6 +2,8 @@
 the seeded views do not depend on workers, resuming or data parallelism; released weights load
 from torchvision's cache without network."""
 
+import hashlib
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -14,7 +16,7 @@ from torchvision.transforms import v2
 from lskd.data.batches import epoch_generator, eval_batches, train_batches
 from lskd.data.errors import DataError
 from lskd.data.image_files import ImageFiles, view_seed
-from lskd.models import build_model
+from lskd.models import build_model, classifier, released
 
 INFO = {"mean": [0.4, 0.5, 0.6], "std": [0.2, 0.25, 0.3]}
 SIZES = [(50, 38), (38, 50), (64, 30), (30, 30), (45, 60), (70, 52), (33, 41)]  # (w, h)
@@ -149,6 +151,13 @@ def test_the_config_names_the_augmentation(jpeg_tree):
         )
 
 
+def hashed(path: Path, state: dict) -> Path:
+    """``state`` saved as ``<arch>-<its SHA-256 prefix>.pth`` beside ``path`` (torch.hub's way)."""
+    torch.save(state, path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return path.rename(path.with_name(f"{path.stem}-{digest[:10]}.pth"))
+
+
 def test_released_weights_load_from_torchvisions_cache_without_network(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
 
@@ -156,18 +165,39 @@ def test_released_weights_load_from_torchvisions_cache_without_network(tmp_path,
         raise AssertionError("tried to download")
 
     monkeypatch.setattr(torch.hub, "download_url_to_file", no_network)
+    folder = released.folder_of("")
     expected = tmp_path / "hub" / "checkpoints" / "resnet18-f37072fd.pth"
     with pytest.raises(DataError) as err:
-        build_model("resnet18", 1000, weights="torchvision")
+        released.released_model("resnet18", 1000, 3, "imagenet", folder)
     assert str(err.value).startswith(f"{expected}: torchvision's resnet18 IMAGENET1K_V1")
     assert "\n" not in str(err.value)
 
     torch.manual_seed(0)
-    released = build_model("resnet18", 1000).state_dict()
+    random = build_model("resnet18", 1000).state_dict()
     expected.parent.mkdir(parents=True)
-    torch.save(released, expected)
-    model = build_model("resnet18", 1000, weights="torchvision")
+    torch.save(random, expected)  # a random model under torchvision's name: refused
+    with pytest.raises(DataError, match=r"resnet18-f37072fd\.pth: SHA-256 \w+\.\.\. does not begin "
+                       r"with f37072fd \(the hash in its name\)"):  # fmt: skip
+        released.released_model("resnet18", 1000, 3, "imagenet", folder)
+    expected.unlink()
+    stand_in = hashed(expected.with_name("resnet18.pth"), random)  # a rehearsal's stand-in
+    model, record = released.released_model("resnet18", 1000, 3, "imagenet", folder)
     for key, value in model.state_dict().items():
-        assert torch.equal(value, released[key]), key
-    with pytest.raises(ValueError, match="1000 ImageNet classes"):
-        build_model("resnet18", 200, weights="torchvision")
+        assert torch.equal(value, random[key]), key
+    assert record["file"] == stand_in.name and record["released"] is False
+    assert record["sha256"] == hashlib.sha256(stand_in.read_bytes()).hexdigest()
+    with pytest.raises(DataError, match=r"weights for 1000 classes, but the dataset has 200"):
+        released.released_model("resnet18", 200, 3, "imagenet", folder)
+    with pytest.raises(DataError, match=r"for RGB images with the imagenet stem"):
+        released.released_model("resnet18", 1000, 1, "imagenet", folder)
+
+
+def test_stand_in_weights_of_a_miniature_class_count(tmp_path):
+    torch.manual_seed(0)
+    state = build_model("mobilenet_v2", 5).state_dict()
+    hashed(tmp_path / "mobilenet_v2.pth", state)
+    model, record = released.released_model("mobilenet_v2", 5, 3, "imagenet", tmp_path)
+    assert record["released"] is False and classifier(model).weight.shape[0] == 5
+    hashed(tmp_path / "mobilenet_v2.pth", build_model("mobilenet_v2", 7).state_dict())
+    with pytest.raises(DataError, match=r"found 2 other mobilenet_v2-<hash>\.pth files"):
+        released.released_model("mobilenet_v2", 5, 3, "imagenet", tmp_path)

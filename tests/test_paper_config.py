@@ -131,3 +131,27 @@ def test_released_weights_only_for_a_no_ls_imagenet_teacher(tmp_path):
     config["teachers"]["in100_r18"]["weights"] = "torchvision"
     with pytest.raises(lw.ConfigError, match=r"^teachers\.in100_r18\.weights: .* without classes"):
         lw.check(config)
+
+
+def test_released_weights_for_another_class_count_stop_at_parse_time(tmp_path):
+    """Where the data and the weight files are there to count, torchvision's 1000-class release
+    for a dataset of 3 classes stops before any job; a rehearsal's stand-in passes."""
+    from lskd import workflow as lw
+
+    config = yaml.safe_load((ROOT / "configs" / "paper.yaml").read_text())
+    for spec in config["datasets"].values():
+        spec["root"] = str(tmp_path)
+    for c in range(3):
+        (tmp_path / "train" / f"n0{c}").mkdir(parents=True)
+    config["nmt"]["corpus"]["path"] = str(tmp_path)
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    config["torchvision_weights"] = str(weights)
+    lw.validate_schema(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
+    (weights / "resnet18-0123abcd.pth").write_bytes(b"a stand-in; its job checks it")
+    lw.check(config)
+    (weights / "resnet18-f37072fd.pth").write_bytes(b"torchvision's name")
+    with pytest.raises(lw.ConfigError, match=r"^teachers\.r18\.weights: .*resnet18-f37072fd\.pth "
+                       r"is torchvision's release for ImageNet-1K's 1000 classes, but "
+                       r"datasets\.imagenet has 3"):  # fmt: skip
+        lw.check(config)

@@ -16,6 +16,7 @@ from lskd.data.manifest import curate
 from lskd.distill import Distillation
 from lskd.inference import load_model
 from lskd.losses import LabelSmoothing
+from lskd.models import build_model
 from lskd.train import Recipe, train
 
 RECIPE = Recipe(epochs=2, lr=0.05, batch_size=32, milestones=[1])
@@ -212,24 +213,42 @@ def test_a_full_disk_says_so_and_leaves_no_temporary_file(tmp_path, monkeypatch)
     assert list(tmp_path.iterdir()) == []
 
 
-def test_released_weights_are_validated_not_trained(data, tmp_path, monkeypatch):
+def test_released_weights_are_validated_not_trained(data, tmp_path):
     """weights: torchvision makes the released model the finished teacher (paper.yaml's no-LS
-    ImageNet baselines): one validation, no optimisation step, the weights recorded."""
-    built, build_model = {}, train_module.build_model
-
-    def released(arch, num_classes, in_channels, stem, weights=None):
-        built["weights"] = weights  # (a fresh model stands in for torchvision's released one)
-        model = build_model(arch, num_classes, in_channels, stem)
-        built["initial"] = {k: v.clone() for k, v in model.state_dict().items()}
-        return model
-
-    monkeypatch.setattr(train_module, "build_model", released)
+    ImageNet baselines): one validation, no optimisation step, the weights' file recorded. A
+    stand-in for the data's 3 classes (a rehearsal's) takes the place of torchvision's file."""
+    rgb = tmp_path / "rgb"
+    curate({"kind": "image_folder", "root": str(image_tree(tmp_path)), "image_size": 32}, rgb)
+    torch.manual_seed(0)
+    state = build_model("resnet18", 3).state_dict()
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    torch.save(state, folder / "resnet18.pth")
+    digest = checkpoint.sha256(folder / "resnet18.pth")
+    (folder / "resnet18.pth").rename(folder / f"resnet18-{digest[:8]}.pth")
     run = tmp_path / "released"
-    final = train(data, run, "resnet18", RECIPE, LabelSmoothing(), weights="torchvision")
-    assert built["weights"] == "torchvision"
+    final = train(rgb, run, "resnet18", RECIPE, LabelSmoothing(), weights="torchvision",
+                  weights_dir=folder, precision="fp32")  # fmt: skip
     assert final["epochs"] == 0 and final["weights"] == "torchvision"
-    assert_same(weights(run), built["initial"])
+    assert final["released_weights"] == {"file": f"resnet18-{digest[:8]}.pth", "sha256": digest,
+                                         "released": False}  # fmt: skip
+    assert_same(weights(run), state)
     assert len((run / "metrics.csv").read_text().splitlines()) == 2  # header + the validation
+
+
+def image_tree(tmp_path):
+    """An ImageFolder tree of three classes, 4 train and 2 val images each."""
+    from PIL import Image
+
+    root = tmp_path / "images"
+    for split, n in (("train", 4), ("val", 2)):
+        for c in range(3):
+            (root / split / f"n0{c}").mkdir(parents=True)
+            for i in range(n):
+                Image.new("RGB", (40, 36), (60 * c, 20 * i, 90)).save(
+                    root / split / f"n0{c}/{i}.jpg"
+                )
+    return root
 
 
 def test_epoch_images_trains_each_epoch_on_its_own_seeded_sample(data, tmp_path, monkeypatch):

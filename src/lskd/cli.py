@@ -37,6 +37,7 @@ def train_teacher(args):
         recipe,
         LabelSmoothing(args.alpha, recipe.cutmix_prob),
         weights=args.weights,
+        weights_dir=args.weights_dir,
         seed=args.seed,
         stem=args.stem,
         precision=args.precision,
@@ -240,6 +241,8 @@ def _image_commands(sub) -> None:
         choices=["torchvision"],
         help="torchvision's released ImageNet model: validated as a finished teacher, not trained",
     )
+    t.add_argument("--weights-dir", help="folder of the released weight files (config key "
+                   "torchvision_weights); default: torch.hub's cache")  # fmt: skip
     t.set_defaults(func=train_teacher)
 
     st = sub.add_parser("train-student", help="distill a student from a frozen teacher (Eq. 4)")

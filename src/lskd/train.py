@@ -38,6 +38,7 @@ from lskd.fingerprint import module_fingerprint
 from lskd.inference import DEVICE, autocast, choose_precision, model_kind, predict, to_device
 from lskd.metrics.accuracy import topk_correct
 from lskd.models import build_model
+from lskd.models.released import folder_of, released_model
 from lskd.precision import grad_scaler
 from lskd.schedules import schedule_problem
 
@@ -155,12 +156,14 @@ def train(
     weights: str | None = None,
     tensorboard: bool = True,
     probe_cache: str | Path | None = None,
+    weights_dir: str | Path | None = None,
 ) -> dict:
     """Train ``arch`` on the curated dataset and return final.json. The ``objective`` is a
     teacher's (``lskd.losses.LabelSmoothing``) or a student's (``lskd.distill.Distillation``):
     it owns the loss and says whether batches are augmented. Image-file datasets are decoded by
     ``workers`` loader processes. With ``weights="torchvision"`` the model is torchvision's
-    released ImageNet model, already a finished teacher: it is validated, not trained.
+    released ImageNet model (from ``weights_dir``: ``lskd.models.released``), already a finished
+    teacher: it is validated, not trained.
     ``tensorboard``: write the curves as TensorBoard event files too. ``precision``: auto, bf16,
     fp16 or fp32 (``lskd.precision``; ``probe_cache``: where auto keeps its measurements)."""
     job_start = provenance.now()
@@ -171,9 +174,7 @@ def train(
     val_data = load_split(data_dir, "val", workers)
     info = train_data[2]
     torch.manual_seed(seed)
-    model = build_model(arch, info["num_classes"], info["channels"], stem, weights=weights)
-    if init_from is not None:  # ReActNet's step 2, or fine-tuning from an ImageNet model (CUB)
-        load_pretrained(model, init_from)
+    model, released = initial_model(arch, info, stem, weights, weights_dir, init_from)
     to_device(model)
     choice = choose_precision(precision, model, *val_data, probe_cache, model_kind(arch, stem))
     choice = world.same_as_main(choice)
@@ -181,7 +182,7 @@ def train(
     resolved = choice.precision
     settings = {"arch": arch, "stem": stem, "seed": seed, "precision": resolved}
     settings["recipe"] = asdict(recipe)
-    settings["weights"] = weights
+    settings["weights"] = released  # the file's name and SHA-256
     epochs = 0 if weights else recipe.epochs
     identity = run_identity(settings, objective, data_dir, init_from)
     steps = steps_per_epoch(len(train_data[1]), recipe)
@@ -199,7 +200,7 @@ def train(
         "seed": seed,
         "stem": stem,
         "epochs": epochs,
-        **({"weights": weights} if weights else {}),
+        **({"weights": weights, "released_weights": released} if weights else {}),
         **summary(run.history),
         "processes": world.size,
         "provenance": provenance.record(job_start, world.size, choice),
@@ -207,6 +208,21 @@ def train(
     if world.main:
         run.finish(final, info, stem)
     return final
+
+
+def initial_model(arch, info: dict, stem: str, weights, weights_dir, init_from):
+    """(the model a run starts from, the record of its released weights or None): random, or
+    torchvision's released model (``weights="torchvision"``), or ``init_from``'s weights."""
+    k, channels = info["num_classes"], info["channels"]
+    if weights is None:
+        model, released = build_model(arch, k, channels, stem), None
+    elif weights == "torchvision":
+        model, released = released_model(arch, k, channels, stem, folder_of(weights_dir))
+    else:
+        raise ValueError(f"unknown weights {weights!r}; only 'torchvision'")
+    if init_from is not None:  # ReActNet's step 2, or fine-tuning from an ImageNet model (CUB)
+        load_pretrained(model, init_from)
+    return model, released
 
 
 def summary(history: list[dict]) -> dict:

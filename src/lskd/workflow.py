@@ -347,6 +347,30 @@ def _check_image_options(config: dict) -> None:
                 "the whole ImageNet-1K; use them for alpha 0 on an image_folder dataset without "
                 "classes or long_tail, or remove the key"
             )
+        _check_released_classes(config, name, teacher)
+
+
+def _check_released_classes(config: dict, name: str, teacher: dict) -> None:
+    """torchvision's release has ImageNet-1K's 1000 classes: where the dataset's train/ folder
+    and the weight file are here to count, a dataset of other classes stops here, not in the
+    job (a stand-in of a rehearsal, lskd.models.released, is checked by its job)."""
+    train = Path(config["datasets"][teacher["dataset"]]["root"]) / "train"
+    if not train.is_dir():
+        return
+    from lskd.models.released import folder_of, weights_file  # torchvision: only here
+
+    try:
+        path, official = weights_file(teacher["arch"], folder_of(config["torchvision_weights"]))
+    except DataError:
+        return  # the job names the missing file
+    classes = sum(1 for d in train.iterdir() if d.is_dir())
+    if official and classes != 1000:
+        raise ConfigError(
+            f"teachers.{name}.weights: {path} is torchvision's release for ImageNet-1K's 1000 "
+            f"classes, but datasets.{teacher['dataset']} has {classes} ({train}); use all of "
+            "ImageNet-1K, or put weights for its classes, named <arch>-<sha256 prefix>.pth, in "
+            "the torchvision_weights folder instead"
+        )
 
 
 def check(config: dict) -> None:
@@ -609,10 +633,12 @@ def recipe_json(config: dict, name: str, kind: str = "teachers") -> str:
     return json.dumps(config["recipes"][config[kind][name]["recipe"]], sort_keys=True)
 
 
-def weights_flag(config: dict, teacher: str) -> str:
-    """``--weights torchvision`` for a teacher that is torchvision's released model."""
+def weights_flag(config: dict, teacher: str) -> list[str]:
+    """``--weights torchvision`` (and the folder of the files, config ``torchvision_weights``)
+    for a teacher that is torchvision's released model."""
     weights = config["teachers"][teacher].get("weights")
-    return f"--weights {weights}" if weights else ""
+    folder = config.get("torchvision_weights")
+    return ["--weights", weights] + (["--weights-dir", folder] if folder else []) if weights else []
 
 
 def run_meta(config: dict, name: str, seed: int, kind: str = "teachers", step=None) -> str:

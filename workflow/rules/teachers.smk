@@ -36,5 +36,5 @@ rule train_teacher:
         "{params.launch} train-teacher --data {params.data:q} --out {params.out:q}"
         " --arch {params.arch} --alpha {params.alpha} --stem {params.stem}"
         " --recipe {params.recipe:q} --seed {wildcards.seed} --meta {params.meta:q}"
-        " {params.precision} {params.weights} {params.init:q} {params.tensorboard} --threads {threads}"
+        " {params.precision} {params.weights:q} {params.init:q} {params.tensorboard} --threads {threads}"
         " > {log:q} 2>&1"

@@ -2,15 +2,10 @@
 ResNets of the KD literature (``lskd.models.cifar_resnet``, for 28x28 and 32x32 inputs) and
 ReActNet."""
 
-from pathlib import Path
-from urllib.parse import urlparse
-
-import torch
 import torchvision
 from torch import nn
 
 from lskd.cifar_archs import CIFAR_RESNETS, default_stem
-from lskd.data.errors import DataError
 from lskd.models.cifar_resnet import CifarResNet
 
 ARCHS = (
@@ -36,31 +31,13 @@ def _set_submodule(model: nn.Module, name: str, module: nn.Module) -> None:
     setattr(model.get_submodule(parent_name) if parent_name else model, child, module)
 
 
-def build_model(
-    arch: str,
-    num_classes: int,
-    in_channels: int = 3,
-    stem: str = "imagenet",
-    weights: str | None = None,
-):
-    """A torchvision ``arch`` with ``num_classes`` outputs, randomly initialised, or with
-    ``weights="torchvision"`` torchvision's released ImageNet-1K weights (``released_weights``).
+def build_model(arch: str, num_classes: int, in_channels: int = 3, stem: str = "imagenet"):
+    """A torchvision ``arch`` with ``num_classes`` outputs, randomly initialised (torchvision's
+    released weights: ``lskd.models.released.released_model``).
 
     ``stem="small"`` is the usual CIFAR adaptation for 32x32 inputs: a 3x3 stride-1 first conv
     and no max-pool, so that the feature maps are not reduced 4x before the first block.
     """
-    if weights is not None:
-        if weights != "torchvision":
-            raise ValueError(f"unknown weights {weights!r}; only 'torchvision'")
-        if arch not in ARCHS or (num_classes, in_channels, stem) != (1000, 3, "imagenet"):
-            raise ValueError(
-                f"weights=torchvision: torchvision releases {', '.join(ARCHS)} for 1000 ImageNet "
-                f"classes, RGB, imagenet stem (got {arch}, {num_classes} classes, "
-                f"{in_channels} channels, stem {stem})"
-            )
-        model = build_model(arch, num_classes)
-        model.load_state_dict(released_weights(arch))
-        return model
     if stem not in STEMS:
         raise ValueError(f"unknown stem {stem!r}; choose one of {', '.join(STEMS)}")
     if arch in BNN_ARCHS:
@@ -97,23 +74,6 @@ def build_model(
     return model
 
 
-RELEASED = "IMAGENET1K_V1"  # the checkpoints whose accuracies the paper's no-LS rows report
-
-
-def released_weights(arch: str) -> dict:
-    """torchvision's released ImageNet-1K state dict of ``arch`` (IMAGENET1K_V1), read through its
-    weights API from torch.hub's cache ($TORCH_HOME/hub/checkpoints). Nothing is downloaded: a
-    missing file is one line naming it, where torchvision expects it and how to get it."""
-    entry = torchvision.models.get_model_weights(arch)[RELEASED]
-    path = Path(torch.hub.get_dir()) / "checkpoints" / Path(urlparse(entry.url).path).name
-    if not path.exists():
-        raise DataError(
-            f"{path}: torchvision's {arch} {RELEASED} weights are missing; download {entry.url} "
-            f"there (torch.hub's cache, under $TORCH_HOME) on a machine with network"
-        )
-    return entry.get_state_dict(progress=False, weights_only=True)
-
-
 def parameter_count(arch: str, num_classes: int = 1000) -> int:
     """Parameters of ``arch`` (RGB input, its own stem), to rank architectures by size."""
     model = build_model(arch, num_classes, 3, default_stem(arch))
@@ -129,10 +89,8 @@ __all__ = [
     "ARCHS",
     "BNN_ARCHS",
     "CIFAR_RESNETS",
-    "RELEASED",
     "STEMS",
     "build_model",
     "classifier",
     "parameter_count",
-    "released_weights",
 ]
