@@ -201,3 +201,31 @@ def test_stand_in_weights_of_a_miniature_class_count(tmp_path):
     hashed(tmp_path / "mobilenet_v2.pth", build_model("mobilenet_v2", 7).state_dict())
     with pytest.raises(DataError, match=r"found 2 other mobilenet_v2-<hash>\.pth files"):
         released.released_model("mobilenet_v2", 5, 3, "imagenet", tmp_path)
+
+
+def test_fetch_weights_downloads_each_release_once_and_checks_it(tmp_path, monkeypatch):
+    """`lskd fetch-weights --configfile configs/paper.yaml`, with the download stubbed (CI has no
+    network): one file per released architecture, each checked against its name's hash."""
+    import yaml
+
+    config = yaml.safe_load((Path(__file__).parents[1] / "configs/paper.yaml").read_text())
+    config["torchvision_weights"] = str(tmp_path)
+    fetched = []
+
+    def download(url, dest, progress=True):
+        fetched.append(url)
+        Path(dest).write_bytes(b"not the release")
+
+    with pytest.raises(DataError, match=r"SHA-256 \w+\.\.\. does not begin with"):
+        released.fetch(config, download)  # stops at the first file that is not what it says
+    assert len(fetched) == 1 and fetched[0].startswith("https://download.pytorch.org/")
+    for f in tmp_path.iterdir():
+        f.unlink()
+    x = hashlib.sha256(b"x").hexdigest()[:8]  # names whose hash fits the stub's content
+    monkeypatch.setattr(released, "release_name", lambda arch: f"{arch}-{x}.pth")
+    fetched.clear()
+    files = released.fetch(config, lambda url, dest, progress: fetched.append(url)
+                           or Path(dest).write_bytes(b"x"))  # fmt: skip
+    archs = {t["arch"] for t in config["teachers"].values() if t.get("weights")}
+    assert len(fetched) == len(archs) == len(files) == 8  # R18/34/101, MBv2, DN121, RX50/101, WRN
+    assert released.fetch(config, download) == files and len(fetched) == 8  # once only

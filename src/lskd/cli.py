@@ -178,6 +178,16 @@ def nmt_test(args):
 NO_TENSORBOARD_HELP = "write no TensorBoard event files (config key tensorboard: false)"
 
 
+def fetch_weights(args):
+    import yaml
+
+    from lskd.models.released import fetch
+
+    config = yaml.safe_load(Path(args.configfile).read_text())
+    for path in fetch(config):
+        print(path)
+
+
 def environment(args):
     from lskd.paper import environment
 
@@ -320,6 +330,13 @@ def _nmt_commands(sub) -> None:
     ng.set_defaults(func=nmt_test)
 
 
+def _setup_commands(sub) -> None:
+    fw = sub.add_parser("fetch-weights", help="download torchvision's released weights that a "
+                        "config's teachers use, once, on a node with internet")  # fmt: skip
+    fw.add_argument("--configfile", required=True, help="e.g. configs/paper.yaml")
+    fw.set_defaults(func=fetch_weights)
+
+
 def _report_commands(sub) -> None:
     """The paper's tables and figures, its claims checked, and the records' provenance."""
     pp = sub.add_parser("paper", help="one table or figure declared in lskd/paper/outputs.py")
@@ -354,7 +371,7 @@ def _report_commands(sub) -> None:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lskd", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
-    for add_commands in (_image_commands, _nmt_commands, _report_commands):
+    for add_commands in (_image_commands, _nmt_commands, _report_commands, _setup_commands):
         add_commands(sub)
     return p
 

@@ -91,3 +91,23 @@ def released_model(arch: str, num_classes: int, in_channels: int, stem: str, fol
     if not official:
         print(f"{path}: a stand-in for torchvision's {release_name(arch)} (a rehearsal's)")
     return model, {"file": path.name, "sha256": digest, "released": official}
+
+
+def fetch(config: dict, download=None) -> list[Path]:
+    """Download, once, torchvision's released file of every ``weights: torchvision`` teacher of
+    ``config`` into its ``torchvision_weights`` folder (run it on a node with internet before the
+    jobs go to compute nodes without it); a file already there is only checked. Returns them."""
+    download = download or torch.hub.download_url_to_file
+    folder = folder_of(config.get("torchvision_weights"))
+    archs = sorted({t["arch"] for t in config["teachers"].values() if t.get("weights")})
+    folder.mkdir(parents=True, exist_ok=True)
+    files = []
+    for arch in archs:
+        path = folder / release_name(arch)
+        if not path.exists():
+            url = torchvision.models.get_model_weights(arch)[RELEASED].url
+            print(f"{arch}: {url} -> {path}", flush=True)
+            download(url, str(path), progress=False)  # to a temporary file, then moved
+        check_hash(path)
+        files.append(path)
+    return files
