@@ -26,3 +26,5 @@ for run in teacher_fp32 teacher_bf16 teacher_fp16 teacher_auto student; do
   python3 -c "import pandas as pd; m = pd.read_csv('$out/$run/metrics.csv');
 print('$run', 'images/s per epoch:', [round(60000 / s) for s in m.seconds])"
 done
+# the bill's throughput table (images/s per architecture at 224 px): lskd plan --throughput
+python3 benchmarks/gpu_throughput.py --out "$out/throughput.json"

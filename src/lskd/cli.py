@@ -188,6 +188,12 @@ def fetch_weights(args):
         print(path)
 
 
+def plan(args):
+    from lskd.plan import LOADER_RATE, main
+
+    main(args.configfile, args.throughput, args.loader_rate or LOADER_RATE, args.out)
+
+
 def environment(args):
     from lskd.paper import environment
 
@@ -335,6 +341,16 @@ def _setup_commands(sub) -> None:
                         "config's teachers use, once, on a node with internet")  # fmt: skip
     fw.add_argument("--configfile", required=True, help="e.g. configs/paper.yaml")
     fw.set_defaults(func=fetch_weights)
+
+    pl = sub.add_parser("plan", help="the bill before the run: jobs, image passes, FLOPs and "
+                        "GPU-hours per rule group, and jobs over their time limit")  # fmt: skip
+    pl.add_argument("--configfile", required=True, help="e.g. configs/paper.yaml")
+    pl.add_argument("--throughput", help="images/s per architecture on your GPU (the JSON of "
+                    "benchmarks/gpu_throughput.py); none: scaled from ResNet-50's")  # fmt: skip
+    pl.add_argument("--loader-rate", type=float,
+                    help="images/s one loader worker decodes (default 150)")  # fmt: skip
+    pl.add_argument("--out", help="also write this Markdown file (and the jobs beside, .csv)")
+    pl.set_defaults(func=plan)
 
 
 def _report_commands(sub) -> None:
