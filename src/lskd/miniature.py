@@ -171,11 +171,12 @@ def long_tail(classes: int, head: int) -> list[int]:
     return [max(2, head >> c) for c in range(classes)]
 
 
-def write(out: str | Path, classes: int = 5, train: int = 8, val: int = 3, seed: int = 0) -> Path:
+def write(out, classes: int = 5, train: int = 8, val: int = 3, seed: int = 0, wnids=None) -> Path:
     """Every dataset under ``out``, ``classes`` classes of ``train`` + ``val`` images each (the
-    long-tailed ones from ``2 * train`` down); returns ``out``."""
+    long-tailed ones from ``2 * train`` down; ``wnids``: ImageNet's class folders); returns
+    ``out``."""
     out, rng = Path(out), np.random.default_rng(seed)
-    wnids = [f"n{1440764 + 1000 * c:08d}" for c in range(classes)]
+    wnids = wnids or [f"n{1440764 + 1000 * c:08d}" for c in range(classes)]
     image_folder(out / "imagenet", rng, wnids, train, val)
     tail = {"train": long_tail(classes, 2 * train), "val": [val] * classes,
             "test": [val] * classes}  # fmt: skip
