@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from conftest import ROOT
-from lskd import provenance
+from lskd import precision, provenance
 from lskd.data.manifest import curate
 from lskd.evaluate import evaluate
 from lskd.losses import LabelSmoothing
@@ -172,6 +172,18 @@ def test_every_record_of_the_smoke_run_carries_its_provenance(smoke_run):
         assert "unknown" not in (record["lskd"], record["cpu"]), path
     nmt = json.loads(next(results.glob("nmt/students/*/seed0/final.json")).read_text())
     assert nmt["provenance"]["precision"] == "fp32"  # fairseq on the CPU
+    # the smoke config asks for auto: every image job ran in the precision its machine's probe
+    # chose (results/hardware.json), and says so
+    native = precision.native(torch.device("cpu"))  # none: fp32 without a probe, no file
+    probes = json.loads((results / "hardware.json").read_text()) if native else {}
+    chosen = {v["chosen"] for v in probes.values()} or {"fp32"}
+    assert chosen <= {"fp32", *native} and all(set(v["images_per_second"]) == {"fp32", *native}
+                                                for v in probes.values())  # fmt: skip
+    images = [p for p in records if "/nmt/" not in str(p)]
+    for path in images:
+        choice = json.loads(path.read_text())["provenance"]
+        assert choice["precision_choice"]["requested"] == "auto", path
+        assert choice["precision"] in chosen, path
     md = (results / "environment.md").read_text()
     assert f"{len(records)} records; {len(records)} with provenance" in md
     assert "All records agree on the code" in md
