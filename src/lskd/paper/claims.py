@@ -410,9 +410,12 @@ def check(ev, margin: dict | None = None) -> list[Claim]:
 RULES = """\
 How to read a verdict. Each comparison is an effect (e.g. top-1 of the LS teacher's student
 minus the other's; the first column says which) with its 95 % interval and n (seeds, paired by
-seed; teachers for a correlation). The interval covers the seeds (t over seeds, n ≥ 2) and the
-finite test set (a paired bootstrap over the same validation images or test sentences); for the
-paper's own tables it is their printed precision. A comparison *supports* the claim when its
+seed; teachers for a correlation). The interval covers the seeds (t over seeds, n ≥ 2; with one
+seed, the seed variance pooled over this run's models of the same kind that have several, and
+none at all where there are none: a test set alone never decides) and the finite test set (a
+paired bootstrap over the same validation images or test sentences), their half-widths added in
+quadrature; for the paper's own tables it is their printed precision, which checks directions
+only. A comparison *supports* the claim when its
 whole interval is on the claimed side ("< 0", "> 0", or above −margin for "not worse"), and
 *contradicts* it when the whole interval is on the other side; otherwise it is *inconclusive*
 and says what would settle it. Correlations are decided by a permutation test at 5 %. A claim

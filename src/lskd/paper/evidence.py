@@ -15,6 +15,7 @@ Frames (columns; ``key`` locates a model's per-image predictions, ``seed`` pairs
 """
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +24,14 @@ import pandas as pd
 
 from lskd.evaluate import load_predictions
 from lskd.paper import fig1
-from lskd.paper.uncertainty import UNDEFINED, Estimate, bootstrap_se, combine, over_seeds
+from lskd.paper.uncertainty import (
+    UNDEFINED,
+    Estimate,
+    Pooled,
+    bootstrap_se,
+    combine,
+    over_seeds,
+)
 
 
 @dataclass
@@ -172,19 +180,59 @@ class RunEvidence(Evidence):
         per_seed = [sum(w * float(rows.at[s, column]) for w, rows in models) for s in seeds]
         if not seeds or not np.all(np.isfinite(per_seed)):
             return None
+        pooled = self.pooled(models, column) if len(seeds) == 1 else None
         loads = []
         for w, rows in models if payload is not None else ():
             loads += [(w / len(seeds), payload(self, rows.loc[s])) for s in seeds]
         sizes = {_items(load)[0] for _, load in loads if load is not None}
         if not loads or any(load is None for _, load in loads) or len(sizes) != 1:
-            return over_seeds(per_seed, None)
+            return over_seeds(per_seed, None, pooled=pooled)
         items, width = sizes.pop(), max(_items(load)[1] for _, load in loads)
         batch = int(max(1, min(1000, MEMORY // (items * width))))
 
         def effect(idx):
             return sum(w * statistic(load, idx) for w, load in loads)
 
-        return over_seeds(per_seed, bootstrap_se(effect, items, batch), items)
+        return over_seeds(per_seed, bootstrap_se(effect, items, batch), items, pooled)
+
+    def pooled(self, models, column: str) -> Pooled | None:
+        """For a one-seed effect sum(w * model's ``column``): sum(w^2) times the seed variance
+        of ``column`` pooled over this run's models of the same kind (teachers, students,
+        ReActNet students, translation teachers or students) that have two or more seeds."""
+        weight = {}  # kind: sum of w^2 (one pooled variance per kind: their parts move as one)
+        for w, rows in models:
+            kind = _kind(rows["key"].iloc[0])
+            weight[kind] = weight.get(kind, 0.0) + w * w
+        parts = []
+        for kind, w2 in weight.items():
+            found = self._seed_variance(kind, column)
+            if found is None:
+                return None
+            parts.append((w2 * found[0], found[1], found[2]))
+        variance, df = sum(v for v, _, _ in parts), min(d for _, d, _ in parts)  # conservative
+        return Pooled(variance, df, "; ".join(sorted({r for _, _, r in parts})))
+
+    def _seed_variance(self, kind: str, column: str):
+        """(pooled variance, df, which runs) of ``column`` over the runs of ``kind`` with several
+        seeds, or None."""
+        frames = [f for f in self.tables.values() if {"key", "seed", column} <= set(f.columns)]
+        if not frames:
+            return None
+        rows = pd.concat(frames).drop_duplicates("key")
+        rows = rows[[_kind(k) == kind for k in rows.key]]
+        rows = rows.assign(run=[_run(k) for k in rows.key])
+        groups = rows.groupby("run")[column]
+        n, var = groups.count(), groups.var(ddof=1)
+        several = n[n >= 2].index
+        df = float((n[several] - 1).sum())
+        if df == 0:
+            return None
+        pooled = float(((n[several] - 1) * var[several]).sum() / df)
+        return (
+            pooled,
+            df,
+            f"{len(several)} {kind} with {'/'.join(map(str, sorted(set(n[several]))))} seeds",
+        )
 
     def fig1_effect(self, split: str) -> Estimate | None:
         """Figure 1: LS minus no-LS teacher of Dc / (mean spread of the two similar classes),
@@ -209,6 +257,27 @@ class RunEvidence(Evidence):
                             "left a similar class with no spread; more images per class would "
                             "give an interval")  # fmt: skip
         return over_seeds([effect], se, items)
+
+
+_SEED_FOLDER = re.compile(r"/seed\d+(?=/)")
+KINDS = {  # a part of a result file's path: the kind of run (nmt and bnn first: they are nested)
+    "nmt/teachers": "translation teachers",
+    "nmt/students": "translation students",
+    "/bnn/": "ReActNet students",
+    "/students/": "students",
+    "/teachers/": "teachers",
+}
+
+
+def _run(key) -> str:
+    """The run a result file belongs to, whatever its seed."""
+    return _SEED_FOLDER.sub("/seed*", str(key))
+
+
+def _kind(key) -> str:
+    """teachers, students, ReActNet students or translation teachers/students, from the path of
+    a run's result file (results/<dataset>/<kind>/...); "runs" where the path does not say."""
+    return next((name for part, name in KINDS.items() if part in str(key)), "runs")
 
 
 def _separation(distances) -> float:
