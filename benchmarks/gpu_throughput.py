@@ -26,8 +26,9 @@ def measure(arch: str, size: int, batch: int, seconds: float) -> tuple[float, st
     x = torch.randn(batch, 3, size, size, device=DEVICE).contiguous(
         memory_format=torch.channels_last
     )
-    chosen = resolve("auto", model, x[:8], arch).precision
-    return probe(model, x, (chosen,), seconds)[chosen], chosen
+    choice = resolve("auto", model, x[:8], arch, batch=batch)
+    print(f"{arch:>24}: auto {choice.precision} ({choice.why})", flush=True)
+    return probe(model, x, (choice.precision,), seconds)[choice.precision], choice.precision
 
 
 def main():

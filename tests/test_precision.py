@@ -84,6 +84,9 @@ def test_auto_on_a_gpu_without_bf16_measures_fp16(monkeypatch):
     monkeypatch.setattr(torch.Tensor, "device", property(lambda self: torch.device("cuda")))
     choice = precision.resolve("auto", torch.nn.Identity(), x, "m")
     assert calls == [("fp32", "fp16")] and choice.precision == "fp16"
+    explicit = precision.resolve("fp16", torch.nn.Identity(), x, "m")  # fp16 is native there
+    assert explicit.precision == "fp16" and "slow" not in explicit.why
+    assert "slow" in precision.resolve("bf16", torch.nn.Identity(), x, "m").why  # emulated
     assert precision.grad_scaler("fp16", CPU).is_enabled()  # fp16 scales its loss
     assert not precision.grad_scaler("bf16", CPU).is_enabled()
 

@@ -25,13 +25,13 @@ def model_kind(arch: str, stem: str) -> str:
     return f"{arch} ({stem} stem)"
 
 
-def choose_precision(requested: str, model, images, labels, info, cache=None, kind=None):
+def choose_precision(requested, model, images, labels, info, cache=None, kind=None, batch=None):
     """``lskd.precision.resolve`` for ``model`` on the first images of ``images`` (unaugmented,
     as evaluation sees them; ``kind``: ``model_kind``, else the one ``load_model`` noted);
     prints the choice in the job's log."""
     x, _ = next(eval_batches(images[:8], labels[:8], 8, info))
     kind = kind or model.lskd_kind
-    choice = precision.resolve(requested, to_device(model), x.to(DEVICE), kind, cache)
+    choice = precision.resolve(requested, to_device(model), x.to(DEVICE), kind, cache, batch)
     print(f"precision {choice.requested}: {choice.precision} ({choice.why})", flush=True)
     return choice
 

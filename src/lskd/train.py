@@ -176,7 +176,9 @@ def train(
     torch.manual_seed(seed)
     model, released = initial_model(arch, info, stem, weights, weights_dir, init_from)
     to_device(model)
-    choice = choose_precision(precision, model, *val_data, probe_cache, model_kind(arch, stem))
+    per_device = max(1, recipe.batch_size // world.size)
+    kind = model_kind(arch, stem)
+    choice = choose_precision(precision, model, *val_data, probe_cache, kind, per_device)
     choice = world.same_as_main(choice)
     trained = distributed.wrap(model, world)  # before the optimizer: SyncBatchNorm is new
     resolved = choice.precision
