@@ -11,9 +11,8 @@ import torch
 
 pytestmark = pytest.mark.workflow  # training runs under torchrun
 
-# The worker trains a BatchNorm-free model: BatchNorm couples the samples of a batch, so per-rank
-# statistics differ from the full batch's by design; on GPUs lskd makes it SyncBatchNorm, which
-# does not run on CPUs.
+# The worker's model has BatchNorm, which couples the samples of a batch: the ranks normalise with
+# the global batch's statistics (lskd.distributed.GlobalBatchNorm on CPUs), or they would differ.
 WORKER = """
 import sys, torch
 from torch import nn
@@ -22,8 +21,9 @@ from lskd.losses import LabelSmoothing
 
 def small_net(arch, num_classes, in_channels, stem, weights=None):
     torch.manual_seed(0)
-    return nn.Sequential(nn.Conv2d(in_channels, 8, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
-                         nn.Flatten(), nn.Dropout(0.0), nn.Linear(8, num_classes))
+    return nn.Sequential(nn.Conv2d(in_channels, 8, 3), nn.BatchNorm2d(8), nn.ReLU(),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.0),
+                         nn.Linear(8, num_classes))
 
 trained = {}
 wrap = train.distributed.wrap
@@ -80,6 +80,6 @@ def small_init():
     from torch import nn
 
     torch.manual_seed(0)
-    net = nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-                        nn.Dropout(0.0), nn.Linear(8, 10))  # fmt: skip
+    net = nn.Sequential(nn.Conv2d(1, 8, 3), nn.BatchNorm2d(8), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                        nn.Flatten(), nn.Dropout(0.0), nn.Linear(8, 10))  # fmt: skip
     return net.state_dict()

@@ -4,9 +4,10 @@ Every rank follows the same seeded order of global batches and loads, decodes an
 its slice of each (augmentation drawn for the whole batch, so the slice is augmented as one
 process would); DistributedDataParallel averages the gradients, and ``local_weight`` scales each
 rank's mean loss so that the average is the full batch's mean even when the batch does not split
-evenly. The result is then that of one process on the full batches, except: BatchNorm needs
-synchronised statistics (SyncBatchNorm on GPUs; it does not run on CPUs), and CutMix mixes
-within a rank's slice.
+evenly. BatchNorm normalises with the global batch's statistics (torch's SyncBatchNorm on GPUs,
+``GlobalBatchNorm`` on CPUs, where SyncBatchNorm does not run). The result is then that of one
+process on the full batches, up to the order of float sums, except that CutMix mixes within a
+rank's slice.
 """
 
 import os
@@ -74,10 +75,58 @@ def init() -> World:
     return World(dist.get_rank(), size)
 
 
+class GlobalBatchNorm(torch.nn.modules.batchnorm._BatchNorm):
+    """BatchNorm over the global batch of all ranks on CPUs (gloo): the mean, then the variance
+    around it, each summed over the ranks (two passes, as one process computes them), with
+    autograd through the sums. The same parameters and buffers as the BatchNorm it replaces."""
+
+    def _check_input_dim(self, input: torch.Tensor) -> None:
+        if input.dim() < 2:
+            raise ValueError(f"expected at least 2D input (got {input.dim()}D input)")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not (self.training and dist.is_initialized()):
+            return super().forward(x)
+        from torch.distributed.nn.functional import all_reduce
+
+        dims = [0, *range(2, x.dim())]
+        shape = [1, -1] + [1] * (x.dim() - 2)
+        dtype, x = x.dtype, x.float()  # statistics in fp32 under bf16/fp16 autocast too
+        count = all_reduce(torch.tensor(float(x.numel() // x.shape[1])))
+        mean = all_reduce(x.sum(dims)) / count
+        centred = x - mean.reshape(shape)
+        var = all_reduce((centred * centred).sum(dims)) / count
+        if self.track_running_stats:
+            with torch.no_grad():
+                self.num_batches_tracked += 1
+                m = 1 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
+                self.running_mean.lerp_(mean.detach(), m)
+                self.running_var.lerp_(var.detach() * count / max(count - 1, 1), m)
+        y = centred * torch.rsqrt(var + self.eps).reshape(shape)
+        if self.affine:
+            y = y * self.weight.reshape(shape) + self.bias.reshape(shape)
+        return y.to(dtype)
+
+
+def _global_batchnorm(module: torch.nn.Module) -> torch.nn.Module:
+    """``module`` with each BatchNorm replaced by a GlobalBatchNorm holding its state."""
+    if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+        args = (module.num_features, module.eps, module.momentum, module.affine)
+        out = GlobalBatchNorm(*args, track_running_stats=module.track_running_stats)
+        out.load_state_dict(module.state_dict())
+        return out.train(module.training)
+    for name, child in module.named_children():
+        setattr(module, name, _global_batchnorm(child))
+    return module
+
+
 def wrap(model: torch.nn.Module, world: World) -> torch.nn.Module:
-    """The module to train: ``model`` itself, or its DistributedDataParallel wrapper."""
+    """The module to train: ``model`` itself, or its DistributedDataParallel wrapper, its
+    BatchNorm layers synchronised over the ranks."""
     if world.size == 1:
         return model
     if torch.cuda.is_available():
         model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    else:
+        model = _global_batchnorm(model)
     return torch.nn.parallel.DistributedDataParallel(model)
