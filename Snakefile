@@ -38,6 +38,10 @@ wildcard_constraints:
     seed=r"\d+",
 
 
+onstart:
+    lw.check_partition(workflow)
+
+
 include: "workflow/rules/data.smk"
 include: "workflow/rules/teachers.smk"
 include: "workflow/rules/students.smk"

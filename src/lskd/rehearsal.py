@@ -7,7 +7,8 @@ class count, so that the paper's whole DAG runs for real on a CPU before anyone 
 ``structure`` is a config without them, which the tests compare: every teacher, student,
 architecture, recipe kind, ``init_from`` chain, ReActNet step, translation run and output stays.
 
-    python -m lskd.rehearsal OUT [--paper configs/paper.yaml]
+    python -m lskd.rehearsal OUT [--paper configs/paper.yaml] [--train N --val N
+                                 --image-size PX --batch N]
       writes OUT/data (miniature datasets), OUT/weights (stand-ins), OUT/rehearsal.yaml
 """
 
@@ -29,7 +30,7 @@ FOLDERS = {  # a dataset kind's miniature folder
     "imagenet_lt": "imagenet_lt",
     "places_lt": "places_lt",
 }
-RECIPE = {"epochs": 2, "batch_size": 4}  # every recipe's, its milestones scaled to fit
+RECIPE = {"epochs": 2, "batch_size": 8}  # every recipe's, its milestones scaled to fit
 NMT = {
     "bpe_merges": 60,
     "model": {"embed_dim": 16, "ffn_dim": 32, "layers": 1, "heads": 2},
@@ -53,11 +54,12 @@ SIZES = {
 }
 
 
-def _scaled(recipe: dict) -> dict:
-    """The recipe at RECIPE's size: milestones and warm-up scaled into the shorter run."""
+def _scaled(recipe: dict, batch: int) -> dict:
+    """The recipe at RECIPE's size (and ``batch``): milestones and warm-up scaled into the
+    shorter run."""
     epochs = RECIPE["epochs"]
     scale = epochs / recipe["epochs"]
-    out = recipe | RECIPE
+    out = recipe | RECIPE | {"batch_size": batch}
     if recipe.get("milestones"):
         out["milestones"] = sorted({min(max(round(m * scale), 1), epochs - 1)
                                     for m in recipe["milestones"]})  # fmt: skip
@@ -67,7 +69,8 @@ def _scaled(recipe: dict) -> dict:
     return out
 
 
-def derive(paper: dict, data: str | Path, weights: str | Path) -> dict:
+def derive(paper: dict, data: str | Path, weights: str | Path, image_size: int = 32,
+           batch: int = RECIPE["batch_size"]) -> dict:  # fmt: skip
     """``paper`` with only sizes shrunk, reading the miniature ``data`` and the stand-in
     ``weights`` folder."""
     config, data = copy.deepcopy(paper), Path(data)
@@ -76,10 +79,10 @@ def derive(paper: dict, data: str | Path, weights: str | Path) -> dict:
     smaller = {n: i + 2 for i, n in enumerate(subsets)}  # 100 -> 2, 500 -> 3: order kept
     for spec in config["datasets"].values():
         spec["root"] = str(data / FOLDERS[spec["kind"]])
-        spec["image_size"] = 32
+        spec["image_size"] = image_size
         if spec.get("classes"):
             spec["classes"] = smaller[spec["classes"]]
-    config["recipes"] = {name: _scaled(r) for name, r in config["recipes"].items()}
+    config["recipes"] = {name: _scaled(r, batch) for name, r in config["recipes"].items()}
     for section in ("teachers", "students"):
         for entry in config.get(section, {}).values():
             if "seeds" in entry:
@@ -137,13 +140,19 @@ def stand_in_weights(config: dict, folder: Path) -> list[Path]:
     return files
 
 
-def write(out: str | Path, paper: str | Path = "configs/paper.yaml") -> Path:
-    """The rehearsal's data, stand-in weights and config under ``out``; returns the config."""
-    out = Path(out)
+def write(
+    out: str | Path, paper: str | Path = "configs/paper.yaml", sizes: dict | None = None
+) -> Path:
+    """The rehearsal's data, stand-in weights and config under ``out``; returns the config.
+    ``sizes``: other sizes than the CPU rehearsal's (``train`` and ``val`` images per class,
+    ``image_size``, ``batch``; benchmarks/gpu_rehearsal.sh's are a GPU's)."""
+    out, sizes = Path(out), sizes or {}
     source = yaml.safe_load(Path(paper).read_text())
-    miniature.write(out / "data", classes=CLASSES, wnids=wnids(source))
+    images = {k: sizes[k] for k in ("train", "val") if k in sizes}
+    miniature.write(out / "data", classes=CLASSES, wnids=wnids(source), **images)
     stand_in_weights(source, out / "weights")
-    config = derive(source, out / "data", out / "weights")
+    shape = {k: sizes[k] for k in ("image_size", "batch") if k in sizes}
+    config = derive(source, out / "data", out / "weights", **shape)
     path = out / "rehearsal.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
@@ -153,8 +162,11 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("out")
     p.add_argument("--paper", default="configs/paper.yaml")
+    for size in ("train", "val", "image_size", "batch"):
+        p.add_argument(f"--{size.replace('_', '-')}", type=int, help="(default: the CPU's)")
     args = p.parse_args()
-    print(write(args.out, args.paper))
+    sizes = {k: getattr(args, k) for k in ("train", "val", "image_size", "batch")}
+    print(write(args.out, args.paper, {k: v for k, v in sizes.items() if v is not None}))
 
 
 if __name__ == "__main__":

@@ -238,9 +238,22 @@ def _released_row(validation: dict) -> dict:
     return {"epoch": 0, "train_loss": float("nan"), "lr": 0.0, "seconds": 0.0, **validation}
 
 
+def _timed(items, waited: list[float]):
+    """``items``, adding the seconds each took to arrive to ``waited[0]``."""
+    items = iter(items)
+    while True:
+        start = time.perf_counter()
+        item = next(items, None)
+        waited[0] += time.perf_counter() - start
+        if item is None:
+            return
+        yield item
+
+
 def _ordered(row: dict) -> dict:
-    """metrics.csv's columns: epoch, train loss, top-1/5, lr, seconds, then val_top3 (the
-    long-tailed tables) and the objective's own (val_kd_loss for students)."""
+    """metrics.csv's columns: epoch, train loss, top-1/5, lr, seconds, then data_seconds (of
+    them, waiting for batches), val_top3 (the long-tailed tables) and the objective's own
+    (val_kd_loss for students)."""
     first = ["epoch", "train_loss", "val_top1", "val_top5", "lr", "seconds"]
     return {k: row[k] for k in first} | {k: v for k, v in row.items() if k not in first}
 
@@ -340,10 +353,11 @@ class Run:
         once."""
         for epoch in range(len(self.history), epochs):
             lr = self.opt.param_groups[0]["lr"]
-            train_loss, started = self.epoch(epoch, train_data, partial, preemption)
+            train_loss, started, waited = self.epoch(epoch, train_data, partial, preemption)
             partial = None
             row = {"epoch": epoch + 1, "train_loss": train_loss, **self.validate(val_data)}
-            self._record(_ordered(row | {"lr": lr, "seconds": time.time() - started}), events)
+            row |= {"lr": lr, "seconds": time.time() - started, "data_seconds": waited}
+            self._record(_ordered(row), events)
         if not self.history:
             self._record(_ordered(_released_row(self.validate(val_data))), events)
 
@@ -372,9 +386,10 @@ class Run:
         }
         checkpoint.save(state | ({"partial": partial} if partial else {}), self.last)
 
-    def epoch(self, epoch: int, data, partial: dict | None, preemption) -> tuple[float, float]:
-        """Train one epoch, or the rest of an interrupted one; returns its mean training loss and
-        the time it started (earlier by the time an interrupted part took)."""
+    def epoch(self, epoch: int, data, partial: dict | None, preemption) -> tuple[float, ...]:
+        """Train one epoch, or the rest of an interrupted one; returns its mean training loss,
+        the time it started (earlier by the time an interrupted part took) and the seconds this
+        process waited for its batches (an input-bound run waits most of the epoch)."""
         images, labels, info = data
         batch_size = self.recipe.batch_size
         gen = epoch_generator(self.seed, epoch)
@@ -408,7 +423,8 @@ class Run:
             desc=f"epoch {epoch + 1}/{self.recipe.epochs}",
             disable=not self.world.main,
         )
-        for batch, (x, y, idx) in enumerate(progress, start=first):
+        waited = [0.0]
+        for batch, (x, y, idx) in enumerate(_timed(progress, waited), start=first):
             size = len(order[batch * batch_size : (batch + 1) * batch_size])
             loss = self.step(x, y, idx, gen, self.world.local_weight(len(y), size))
             if not math.isfinite(loss):
@@ -422,7 +438,7 @@ class Run:
         if not self.per_step:
             self.sched.step()
         total, seen = self.world.sum(total, seen)
-        return total / seen, started
+        return total / seen, started, waited[0]
 
     def _preempt(self, epoch, batch, order, gen, total, seen, started) -> None:
         all_total, all_seen = self.world.sum(total, seen)

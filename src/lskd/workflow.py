@@ -61,6 +61,21 @@ def launcher(config: dict, group: str = "train") -> str:
 SRC = Path(__file__).resolve().parents[1]
 
 
+def check_partition(workflow) -> None:
+    """On SLURM (profiles/slurm), every rule must name its partition: a job sent to a cluster's
+    default partition may wait days or be refused, found only when it is submitted."""
+    plugin = getattr(workflow, "executor_plugin", None)
+    if getattr(plugin, "name", None) != "slurm":
+        return
+    missing = [rule.name for rule in workflow.rules if not rule.resources.get("slurm_partition")]
+    if missing:
+        raise ConfigError(
+            f"no SLURM partition for {len(missing)} rules ({', '.join(missing[:3])}, ...): set "
+            "default-resources slurm_partition in profiles/slurm/config.yaml to one of your "
+            "cluster's (sinfo -s), or pass --default-resources slurm_partition=NAME"
+        )
+
+
 def put_source_first_on_pythonpath(environ) -> None:
     """Make ``python -m lskd`` in every job import the workflow's ``src/``."""
     rest = [p for p in environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != str(SRC)]
@@ -592,6 +607,19 @@ def provenance_records(config: dict) -> list[str]:
     finals = [run_files(config, kind, "final.json") for kind in ("teachers", "students", "bnn")]
     nmt = [run_files(config, "nmt", file) for file in ("final.json", "test.json")]
     return [path for paths in [*finals, evaluated(config), *nmt] for path in paths]
+
+
+def finished_records(config: dict) -> list[str]:
+    """The records present now, with their modification times (the partial rule's param: it
+    reruns when another run has finished, or one was rerun)."""
+    present = [p for p in provenance_records(config) if os.path.isfile(p)]
+    return [f"{p} {os.stat(p).st_mtime_ns}" for p in present]
+
+
+def partial_code() -> str:
+    """The fingerprint of lskd.partial and every output's builder (loaded by name)."""
+    modules = {"lskd.partial", *(o.module for o in outputs.OUTPUTS)}
+    return fingerprint.module_fingerprint(SRC, tuple(sorted(modules)))
 
 
 def fig1_features(config: dict) -> list[str]:

@@ -178,3 +178,29 @@ rule cost:
         "python -m lskd paper table cost --benchmarks {input.benchmarks:q}"
         " --out {params.stems[0]:q} > {log:q} 2>&1 && python -m lskd paper figure cost"
         " --benchmarks {input.benchmarks:q} --out {params.stems[1]:q} >> {log:q} 2>&1"
+
+
+# `snakemake partial --nolock` while a study runs (or after some of its jobs failed): it trains
+# nothing and writes only under results/partial/, so it may run beside the main run's lock.
+rule partial:
+    """results/partial/: every table, figure, CLAIMS.md and the provenance summary from the runs
+    finished so far, each missing run marked (lskd.partial); rebuilt when another has finished
+    (the `finished` param)."""
+    output:
+        report(
+            directory("results/partial"),
+            patterns=["{name}.png"],
+            caption="../report/partial.rst",
+            category="Results so far",
+        ),
+    log:
+        "results/logs/paper/partial.log",
+    localrule: True
+    conda:
+        "../../envs/lskd.yaml"
+    params:
+        code=lw.partial_code(),
+        finished=lw.finished_records(config),
+        config=json.dumps(config, sort_keys=True),
+    shell:
+        "python -m lskd.partial --config {params.config:q} --out {output:q} > {log:q} 2>&1"
