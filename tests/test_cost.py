@@ -91,6 +91,9 @@ def test_every_rule_but_the_cost_table_writes_a_benchmark_of_its_group():
         if name == "cost":  # it reads the others; its own would be written after it ran
             assert found is None
             continue
+        if name == "partial":  # results so far, on demand: not a job of the study it costs
+            assert found is None
+            continue
         assert found, f"rule {name} has no benchmark"
         assert found.group(1).split("/")[0] == name, name
         assert name in cost.GROUP_OF, f"rule {name} has no cost group"

@@ -127,8 +127,7 @@ def claims(args):
             args.teachers, args.students, args.bnn, args.infos, args.fig1_distances,
             args.fig1_features, args.nmt,
         )  # fmt: skip
-    margin = {"top1": args.margin_top1, "bleu": args.margin_bleu}
-    claims.write(ev, args.out, {k: v for k, v in margin.items() if v is not None})
+    claims.write(ev, args.out, args.settings)
 
 
 def nmt_prepare(args):
@@ -372,8 +371,8 @@ def _report_commands(sub) -> None:
     cl.add_argument("--fig1-distances", help="results/tables/fig1_distances.csv")
     cl.add_argument("--fig1-features", nargs="*", default=[], help="penultimate.npz w/o, w/ LS")
     cl.add_argument("--nmt", nargs="*", default=[], help="NMT runs' final.json")
-    cl.add_argument("--margin-top1", type=float, help="non-inferiority margin, top-1 points")
-    cl.add_argument("--margin-bleu", type=float, help="non-inferiority margin, BLEU points")
+    cl.add_argument("--settings", type=_json, help="the config's `claims` node (JSON): margins "
+                    "with their reasons, competence floors; default: the schema's")  # fmt: skip
     cl.add_argument("--out", required=True)
     cl.set_defaults(func=claims)
 

@@ -167,7 +167,7 @@ def build_claims(config: dict, out: Path) -> Built:
             str(distances) if distances.is_file() else None,
             present(lw.fig1_features(config)), present(expected["nmt"]),
         )  # fmt: skip
-        claims.write(ev, out / "CLAIMS.md", dict(config["noninferiority_margin"]))
+        claims.write(ev, out / "CLAIMS.md", config["claims"])
         done.files = [str(out / "CLAIMS.md")]
     except Exception as err:  # noqa: BLE001
         done.problem = f"{type(err).__name__}: {err}".splitlines()[0]

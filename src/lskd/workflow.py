@@ -198,6 +198,11 @@ def refuse_renamed_keys(config: dict) -> None:
                 f"datasets.{name}.long_tail.alpha: renamed long_tail.power (alpha is label "
                 "smoothing); rename the key, same value"
             )
+    if isinstance(config.get("noninferiority_margin"), dict):
+        raise ConfigError(
+            "noninferiority_margin: now claims.margins, one node per metric with the reason "
+            "for its size, e.g. claims: {margins: {top1: {margin: 0.5, reason: ...}}}"
+        )
     if "bf16" in config:
         old = {True: "bf16", False: "fp32"}.get(config["bf16"], "bf16 or fp32")
         raise ConfigError(

@@ -88,14 +88,12 @@ rule claims:
         "../../envs/lskd.yaml"
     params:
         code=lw.code("claims"),
-        top1=config["noninferiority_margin"]["top1"],
-        bleu=config["noninferiority_margin"]["bleu"],
+        settings=json.dumps(config["claims"], sort_keys=True),
     shell:
         "python -m lskd claims --teachers {input.teachers:q} --students {input.students:q}"
         " --bnn {input.bnn:q} --infos {input.infos:q}"
         " --fig1-distances {input.fig1_distances:q} --fig1-features {input.fig1_features:q}"
-        " --nmt {input.nmt:q} --margin-top1 {params.top1} --margin-bleu {params.bleu}"
-        " --out {output:q} > {log:q} 2>&1"
+        " --nmt {input.nmt:q} --settings {params.settings:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule claims_paper:
@@ -116,11 +114,10 @@ rule claims_paper:
     params:
         code=lw.code("claims"),
         reference=reference_digest(),  # lskd/paper/reference/*.csv
-        top1=config["noninferiority_margin"]["top1"],
-        bleu=config["noninferiority_margin"]["bleu"],
+        settings=json.dumps(config["claims"], sort_keys=True),
     shell:
-        "python -m lskd claims --reference --margin-top1 {params.top1}"
-        " --margin-bleu {params.bleu} --out {output:q} > {log:q} 2>&1"
+        "python -m lskd claims --reference --settings {params.settings:q} --out {output:q}"
+        " > {log:q} 2>&1"
 
 
 rule environment:

@@ -1,6 +1,9 @@
 """The paper's own tables (CSV files in the format of ``reference/``) as CLAIMS.md's evidence:
-the same frames as this run's (``evidence``), n = 1, every number with the interval of its
-printed precision (+- half a unit of its last digit, in ``<column>_half``)."""
+the same frames as this run's (``evidence``). Where the paper prints a ± over its 3 runs (Table
+2, stored in table7.csv's ``*_sd`` columns) an effect gets a t interval from it (n = 3, Welch
+degrees of freedom); everywhere else n = 1 and every number has the interval of its printed
+precision (+- half a unit of its last digit, in ``<column>_half``), which checks directions
+only."""
 
 import math
 from pathlib import Path
@@ -12,7 +15,7 @@ from lskd.data.errors import DataError
 from lskd.paper import ARCH_NAMES, RECIPE_SUFFIX, paper_row_name
 from lskd.paper.evidence import METRICS, Evidence
 from lskd.paper.kd_tables import SHORT, teacher_label
-from lskd.paper.uncertainty import from_precision
+from lskd.paper.uncertainty import from_parts, from_precision
 
 ARCHS = {name: arch for arch, name in ARCH_NAMES.items()} | {s: a for a, s in SHORT.items()}
 NETWORKS = {paper_row_name(a, r): (a, r) for a in ARCH_NAMES for r in RECIPE_SUFFIX}
@@ -46,11 +49,13 @@ def _half(text) -> float:
 
 
 def _values(row, columns: dict, side: str = "") -> dict:
-    """Our column -> the paper's number and its half unit; ``side``: '_no_ls' or '_ls'."""
+    """Our column -> the paper's number, its half unit and its ± over the paper's runs (NaN
+    where it prints none); ``side``: '_no_ls' or '_ls'."""
     out = {}
     for ours, theirs in columns.items():
         text = row.get(f"{theirs}{side}")
         out[ours], out[f"{ours}_half"] = _number(text), _half(text)
+        out[f"{ours}_sd"] = _number(row.get(f"{theirs}_sd{side}"))
     return out
 
 
@@ -172,14 +177,19 @@ def _bnn(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+PAPER_RUNS = 3  # "We report average over 3 runs" (Table 2)
+
+
 class PaperEvidence(Evidence):
-    """Every estimate is exact up to the printed digits: its interval is their precision."""
+    """An estimate's interval: the paper's ± over its runs where it prints one for every
+    number of the effect, else the printed digits' precision."""
 
     nothing = "cannot be tested"
 
     def estimate(self, terms, metric):
         column = METRICS[metric][0]
         effect = half = 0.0
+        variances = []
         for weight, rows in terms:
             if len(rows) != 1 or column not in rows:
                 return None
@@ -187,7 +197,14 @@ class PaperEvidence(Evidence):
             if not np.isfinite(value):
                 return None
             effect, half = effect + weight * value, half + abs(weight) * unit
-        return from_precision(effect, half)
+            sd = rows[f"{column}_sd"].iloc[0] if f"{column}_sd" in rows else math.nan
+            variances.append(weight**2 * sd**2 / PAPER_RUNS)
+        if not all(np.isfinite(variances)):
+            return from_precision(effect, half)
+        variance = sum(variances)  # Welch-Satterthwaite degrees of freedom
+        df = variance**2 / sum(v**2 / (PAPER_RUNS - 1) for v in variances) if variance else 1.0
+        how = f"the paper's ± over its {PAPER_RUNS} runs (Welch t, {df:.1f} df)"
+        return from_parts(effect, [(variance, df)], PAPER_RUNS, how)
 
 
 def load_reference(directory) -> PaperEvidence:

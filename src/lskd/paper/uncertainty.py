@@ -21,7 +21,7 @@ each number +- half a unit of its last printed digit, added up (the widest round
 """
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import stats
@@ -197,3 +197,82 @@ def settle(est: Estimate, threshold: float = 0.0) -> str:
         return "the effect sits on the threshold: no amount of data would settle it"
     factor = math.ceil((half / gap) ** 2)
     return f"about {factor}x the seeds or test images would settle it, if the effect holds"
+
+
+ALPHA = (1 - LEVEL) / 2  # one-sided: a 95 % interval wholly on one side is a test at 2.5 %
+
+
+def one_sided_p(est: Estimate, sign: int, threshold: float = 0.0) -> float:
+    """The p-value of "sign * (effect - threshold) <= 0" (small: the effect is on the ``sign``
+    side). A correlation's two-sided permutation p is halved on its side; an interval's from
+    the normal with its half-width (a 95 % interval wholly on one side is p < 2.5 %, as the
+    interval rule); a printed-precision interval is 0 when wholly on that side, else 1."""
+    if est.p is not None:
+        return est.p / 2 if sign * est.effect > 0 else 1 - est.p / 2
+    if est.lo is None:
+        return 1.0
+    if est.half is not None:
+        lo, hi = sorted((sign * (est.lo - threshold), sign * (est.hi - threshold)))
+        return 0.0 if lo > 0 else 1.0
+    half = (est.hi - est.lo) / 2
+    if half == 0:
+        return 0.0 if sign * (est.effect - threshold) > 0 else 1.0
+    z = sign * (est.effect - threshold) / (half / stats.norm.ppf(1 - ALPHA))
+    return float(stats.norm.sf(z))
+
+
+def holm(pvalues: list[float], alpha: float = ALPHA) -> list[bool]:
+    """Holm's step-down rejections of ``pvalues`` at family-wise level ``alpha``."""
+    order = sorted(range(len(pvalues)), key=lambda i: pvalues[i])
+    rejected = [False] * len(pvalues)
+    for rank, i in enumerate(order):
+        if pvalues[i] > alpha / (len(pvalues) - rank):
+            break
+        rejected[i] = True
+    return rejected
+
+
+@dataclass(frozen=True)
+class Pooling:
+    """A random-effects estimate over settings and its heterogeneity."""
+
+    estimate: Estimate
+    k: int
+    tau: float  # between-setting standard deviation (DerSimonian-Laird)
+    i2: float  # share of the spread not explained by the settings' own noise
+
+
+def random_effects(estimates: list[Estimate]) -> Pooling | None:
+    """The pooled effect of several settings (DerSimonian-Laird weights; the interval of
+    Hartung-Knapp-Sidik-Jonkman, never narrower than the plain one, at k - 1 degrees of
+    freedom); printed-precision estimates pool as their mean, ± the mean half-width plus t times
+    the standard error of their spread (I² undefined: NaN). None for fewer than two estimates
+    with an interval."""
+    given = [e for e in estimates if e.lo is not None]
+    k = len(given)
+    if k < 2:
+        return None
+    y = np.array([e.effect for e in given])
+    n = min(e.n for e in given)
+    if all(e.half is not None for e in given):  # printed numbers: their spread is all there is
+        sd = float(y.std(ddof=1))
+        half = float(np.mean([e.half for e in given])) + stats.t.ppf(1 - ALPHA, k - 1) * sd / k**0.5
+        est = from_precision(float(y.mean()), half, n)
+        return Pooling(
+            replace(est, how=est.how + f" and the spread of {k} settings"), k, sd, math.nan
+        )
+    var = np.array([((e.hi - e.lo) / 2 / stats.norm.ppf(1 - ALPHA)) ** 2 for e in given])
+    var = np.maximum(var, 1e-12)
+    w = 1 / var
+    fixed = (w * y).sum() / w.sum()
+    q = float((w * (y - fixed) ** 2).sum())
+    tau2 = max(0.0, (q - (k - 1)) / (w.sum() - (w**2).sum() / w.sum()))
+    ws = 1 / (var + tau2)
+    mu = float((ws * y).sum() / ws.sum())
+    se_plain = math.sqrt(1 / ws.sum())
+    se_hk = math.sqrt(float((ws * (y - mu) ** 2).sum()) / ((k - 1) * ws.sum()))
+    half = stats.t.ppf(1 - ALPHA, k - 1) * max(se_plain, se_hk)
+    lo, hi = _bounds(mu, half)
+    how = f"random effects over {k} settings (Hartung-Knapp, {k - 1} df)"
+    i2 = max(0.0, (q - (k - 1)) / q) if q > 0 else 0.0
+    return Pooling(Estimate(mu, lo, hi, n, se=max(se_plain, se_hk), how=how), k, tau2**0.5, i2)
