@@ -12,7 +12,7 @@ export PYTHONPATH="$root/src${PYTHONPATH:+:$PYTHONPATH}"
 gpus=$(python3 -c "import torch; print(torch.cuda.device_count())")
 [ "$gpus" -ge 1 ] || { echo "no GPU here: run the CPU rehearsal instead (README, Paper scale)"; exit 1; }
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
-python3 -m lskd.rehearsal "$out" --train 64 --val 16 --image-size 224 --batch 32
+python3 -m lskd.rehearsal "$out" --train 64 --val 16 --image-size 224 --batch 32 --steps 0
 python3 - "$out/rehearsal.yaml" "$gpus" "$(nproc)" <<'EOF'
 import sys, yaml
 path, gpus, cores = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])

@@ -8,7 +8,7 @@ class count, so that the paper's whole DAG runs for real on a CPU before anyone 
 architecture, recipe kind, ``init_from`` chain, ReActNet step, translation run and output stays.
 
     python -m lskd.rehearsal OUT [--paper configs/paper.yaml] [--train N --val N
-                                 --image-size PX --batch N]
+                                 --image-size PX --batch N --steps N (0: all images)]
       writes OUT/data (miniature datasets), OUT/weights (stand-ins), OUT/rehearsal.yaml
 """
 
@@ -30,7 +30,9 @@ FOLDERS = {  # a dataset kind's miniature folder
     "imagenet_lt": "imagenet_lt",
     "places_lt": "places_lt",
 }
-RECIPE = {"epochs": 2, "batch_size": 8}  # every recipe's, its milestones scaled to fit
+# Every recipe's: two epochs (its milestones and warm-up scaled into them) of one batch each (a
+# seeded sample of the training images: epoch_images), so that every step of the schedule runs
+RECIPE = {"epochs": 2, "batch_size": 8, "steps": 1}
 NMT = {
     "bpe_merges": 60,
     "model": {"embed_dim": 16, "ffn_dim": 32, "layers": 1, "heads": 2},
@@ -54,23 +56,27 @@ SIZES = {
 }
 
 
-def _scaled(recipe: dict, batch: int) -> dict:
-    """The recipe at RECIPE's size (and ``batch``): milestones and warm-up scaled into the
-    shorter run."""
+def _scaled(recipe: dict, batch: int, steps: int | None) -> dict:
+    """The recipe at RECIPE's size (``batch`` images a step, ``steps`` steps an epoch; None:
+    every training image): milestones and warm-up scaled into the shorter run."""
     epochs = RECIPE["epochs"]
     scale = epochs / recipe["epochs"]
-    out = recipe | RECIPE | {"batch_size": batch}
+    out = recipe | {"epochs": epochs, "batch_size": batch}
     if recipe.get("milestones"):
         out["milestones"] = sorted({min(max(round(m * scale), 1), epochs - 1)
                                     for m in recipe["milestones"]})  # fmt: skip
     if recipe.get("warmup_epochs"):
         out["warmup_epochs"] = min(max(round(recipe["warmup_epochs"] * scale), 1), epochs - 1)
     out.pop("epoch_images", None)
+    if steps:
+        out["epoch_images"] = steps * batch
     return out
 
 
-def derive(paper: dict, data: str | Path, weights: str | Path, image_size: int = 32,
-           batch: int = RECIPE["batch_size"]) -> dict:  # fmt: skip
+def derive(
+    paper: dict, data: str | Path, weights: str | Path, image_size: int = 32,
+    batch: int = RECIPE["batch_size"], steps: int | None = RECIPE["steps"],
+) -> dict:  # fmt: skip
     """``paper`` with only sizes shrunk, reading the miniature ``data`` and the stand-in
     ``weights`` folder."""
     config, data = copy.deepcopy(paper), Path(data)
@@ -82,7 +88,7 @@ def derive(paper: dict, data: str | Path, weights: str | Path, image_size: int =
         spec["image_size"] = image_size
         if spec.get("classes"):
             spec["classes"] = smaller[spec["classes"]]
-    config["recipes"] = {name: _scaled(r, batch) for name, r in config["recipes"].items()}
+    config["recipes"] = {n: _scaled(r, batch, steps) for n, r in config["recipes"].items()}
     for section in ("teachers", "students"):
         for entry in config.get(section, {}).values():
             if "seeds" in entry:
@@ -145,13 +151,14 @@ def write(
 ) -> Path:
     """The rehearsal's data, stand-in weights and config under ``out``; returns the config.
     ``sizes``: other sizes than the CPU rehearsal's (``train`` and ``val`` images per class,
-    ``image_size``, ``batch``; benchmarks/gpu_rehearsal.sh's are a GPU's)."""
+    ``image_size``, ``batch``, ``steps`` per epoch, 0 for all; benchmarks/gpu_rehearsal.sh's
+    are a GPU's)."""
     out, sizes = Path(out), sizes or {}
     source = yaml.safe_load(Path(paper).read_text())
     images = {k: sizes[k] for k in ("train", "val") if k in sizes}
     miniature.write(out / "data", classes=CLASSES, wnids=wnids(source), **images)
     stand_in_weights(source, out / "weights")
-    shape = {k: sizes[k] for k in ("image_size", "batch") if k in sizes}
+    shape = {k: sizes[k] for k in ("image_size", "batch", "steps") if k in sizes}
     config = derive(source, out / "data", out / "weights", **shape)
     path = out / "rehearsal.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -162,10 +169,11 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("out")
     p.add_argument("--paper", default="configs/paper.yaml")
-    for size in ("train", "val", "image_size", "batch"):
+    names = ("train", "val", "image_size", "batch", "steps")
+    for size in names:
         p.add_argument(f"--{size.replace('_', '-')}", type=int, help="(default: the CPU's)")
     args = p.parse_args()
-    sizes = {k: getattr(args, k) for k in ("train", "val", "image_size", "batch")}
+    sizes = {k: getattr(args, k) for k in names}
     print(write(args.out, args.paper, {k: v for k, v in sizes.items() if v is not None}))
 
 

@@ -243,11 +243,12 @@ class Pooling:
 
 
 def random_effects(estimates: list[Estimate]) -> Pooling | None:
-    """The pooled effect of several settings (DerSimonian-Laird weights; the interval of
-    Hartung-Knapp-Sidik-Jonkman, never narrower than the plain one, at k - 1 degrees of
-    freedom); printed-precision estimates pool as their mean, ± the mean half-width plus t times
-    the standard error of their spread (I² undefined: NaN). None for fewer than two estimates
-    with an interval."""
+    """The pooled effect of several settings (DerSimonian-Laird weights; the interval of Hartung-
+    Knapp-Sidik-Jonkman, never narrower than the plain one, at k - 1 degrees of freedom; of
+    two settings, whose spread cannot be estimated, their inverse-variance mean); printed-
+    precision estimates pool as their mean, ± the mean half-width plus t times the standard
+    error of their spread (I² undefined: NaN). None for fewer than two estimates with an
+    interval."""
     given = [e for e in estimates if e.lo is not None]
     k = len(given)
     if k < 2:
@@ -270,9 +271,14 @@ def random_effects(estimates: list[Estimate]) -> Pooling | None:
     ws = 1 / (var + tau2)
     mu = float((ws * y).sum() / ws.sum())
     se_plain = math.sqrt(1 / ws.sum())
+    i2 = max(0.0, (q - (k - 1)) / q) if q > 0 else 0.0
+    if k == 2:  # no spread to estimate from two: the mean of these two settings (fixed effect)
+        se = math.sqrt(1 / w.sum())
+        lo, hi = _bounds(fixed, stats.norm.ppf(1 - ALPHA) * se)
+        how = "fixed effect over 2 settings (too few to estimate their spread)"
+        return Pooling(Estimate(float(fixed), lo, hi, n, se=se, how=how), k, tau2**0.5, i2)
     se_hk = math.sqrt(float((ws * (y - mu) ** 2).sum()) / ((k - 1) * ws.sum()))
     half = stats.t.ppf(1 - ALPHA, k - 1) * max(se_plain, se_hk)
     lo, hi = _bounds(mu, half)
     how = f"random effects over {k} settings (Hartung-Knapp, {k - 1} df)"
-    i2 = max(0.0, (q - (k - 1)) / q) if q > 0 else 0.0
     return Pooling(Estimate(mu, lo, hi, n, se=max(se_plain, se_hk), how=how), k, tau2**0.5, i2)
