@@ -200,3 +200,11 @@ def test_an_nmt_fp16_request_a_cpu_cannot_honour_is_recorded_and_logged(capsys):
     assert record["precision"] == "fp32"
     assert record["precision_choice"]["requested"] == "fp16"
     assert "GPUs only" in record["precision_choice"]["why"]
+
+
+def test_several_processes_without_gpus_say_so_in_the_record():
+    one = provenance.record(provenance.now())
+    two = provenance.record(provenance.now(), processes=2)
+    assert "data_parallel" not in one
+    if not torch.cuda.is_available():
+        assert two["data_parallel"].startswith("gloo on CPUs: no GPU here")

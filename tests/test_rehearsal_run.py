@@ -109,6 +109,9 @@ def test_a_training_group_through_torchrun_equals_one_process(rehearsed, tmp_pat
         weights[gpus] = torch.load(folder / target, weights_only=True)
         log = (folder / "results/logs/teachers/imagenet100/in100_r18_ls_seed0.log").read_text()
         assert ("2 processes on a machine without GPUs" in log) == (gpus == 2), log
+        final = json.loads((folder / target).with_name("final.json").read_text())
+        said = final["provenance"].get("data_parallel", "")
+        assert said.startswith("gloo on CPUs: no GPU here") == (gpus == 2), final
     one, two = weights[1]["state_dict"], weights[2]["state_dict"]
     assert one.keys() == two.keys()
     for key in one:  # equal up to the order of float sums (BatchNorm over the global batch)

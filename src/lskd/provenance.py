@@ -50,12 +50,21 @@ def record(
         "gpu": torch.cuda.get_device_name(0) if gpus else None,
         "gpus": gpus,
         "processes": processes,
+        **({"data_parallel": _data_parallel(gpus)} if processes > 1 else {}),
         **({"precision": precision} if isinstance(precision, str) else precision.record()),
         "threads": torch.get_num_threads() if threads is None else threads,
         "start": utc(start),
         "end": utc(now()),
         "host": socket.gethostname(),
     }
+
+
+def _data_parallel(gpus: int) -> str:
+    """How a run of several processes trained: said in its record when the machine could not
+    give what its group's ``gpu`` asked for."""
+    if gpus:
+        return "nccl, one process per GPU"
+    return "gloo on CPUs: no GPU here for the group's gpu request, and no faster than one process"
 
 
 @functools.cache
