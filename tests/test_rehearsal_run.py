@@ -27,7 +27,7 @@ EARLY = [  # run before the partial target: one teacher pair of ImageNet, evalua
 @pytest.fixture(scope="module")
 def rehearsed(tmp_path_factory):
     """The rehearsal's folder after: a teacher pair, the partial target (kept as partial_early),
-    the whole DAG, the partial target again and the report; its config as the workflow fills
+    the whole DAG, the partial target again and both reports; its config as the workflow fills
     it."""
     workdir = tmp_path_factory.mktemp("rehearsal")
     path = rehearsal.write(workdir, ROOT / "configs/paper.yaml")
@@ -37,6 +37,7 @@ def rehearsed(tmp_path_factory):
     run_snakemake(workdir, configfile=path)  # the whole DAG
     run_snakemake(workdir, "partial", configfile=path)  # rebuilt: every run has finished now
     run_snakemake(workdir, "--report", "results/report.html", configfile=path)
+    run_snakemake(workdir, "--report", "results/partial_report.html", "partial", configfile=path)
     config = yaml.safe_load(path.read_text())
     lw.validate_schema(config, str(ROOT / "workflow/schemas/config.schema.yaml"))
     lw.check(config)
@@ -74,6 +75,8 @@ def test_the_report_opens_with_every_figure(rehearsed):
     from lskd import report_check
 
     assert report_check.main([str(report), str(workdir / "report.png")]) == 0
+    partial = [str(workdir / "results/partial_report.html"), str(workdir / "partial.png")]
+    assert report_check.main(partial) == 0
 
 
 def test_partial_target_builds_from_finished_runs_and_marks_the_missing(rehearsed):

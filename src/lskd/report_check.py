@@ -1,7 +1,10 @@
 """Open the Snakemake report in headless Chromium: screenshot it and check that every embedded
 figure decodes as an image in the browser.
 
-    python -m lskd.report_check results/report.html results/report.png
+    python -m lskd.report_check results/report.html results/report.png [CATEGORY]
+
+CATEGORY: the report's category whose page is shot (default Figures); where the start page does
+not show it (the partial target's report), its Results menu.
 """
 
 import sys
@@ -32,7 +35,7 @@ DECODE_FIGURES = """async () => {
 }"""
 
 
-def check(report: str | Path, screenshot: str | Path) -> dict[str, list[int]]:
+def check(report: str | Path, screenshot: str | Path, category="Figures") -> dict[str, list[int]]:
     """{figure path: [width, height]} as Chromium decoded it; writes a full-page screenshot and
     one of the report's Figures page beside it (``*_figures.png``)."""
     from playwright.sync_api import sync_playwright
@@ -47,7 +50,8 @@ def check(report: str | Path, screenshot: str | Path) -> dict[str, list[int]]:
             page.wait_for_timeout(500)  # the report's React app renders after load
             page.screenshot(path=str(screenshot), full_page=True)
             sizes = page.evaluate(DECODE_FIGURES)
-            page.click("text=Figures")  # the list of figures, with their captions
+            shown = page.locator(f"text={category}")  # the list of its results, with captions
+            (shown if shown.count() else page.locator("text=Results")).first.click()
             page.wait_for_timeout(300)
             shot = Path(screenshot)
             page.screenshot(path=str(shot.with_name(shot.stem + "_figures" + shot.suffix)))
@@ -57,8 +61,8 @@ def check(report: str | Path, screenshot: str | Path) -> dict[str, list[int]]:
 
 
 def main(argv=None) -> int:
-    report, screenshot = (argv or sys.argv[1:])[:2]
-    sizes = check(report, screenshot)
+    report, screenshot, *category = (argv or sys.argv[1:])[:3]
+    sizes = check(report, screenshot, *category)
     broken = [p for p, (w, h) in sizes.items() if not (w and h)]
     for path, (w, h) in sorted(sizes.items()):
         print(f"{path}: {w}x{h}")

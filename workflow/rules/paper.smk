@@ -186,7 +186,7 @@ rule partial:
     output:
         report(
             directory("results/partial"),
-            patterns=["{name}.png"],
+            patterns=["{name}.png", "{name}.csv", "{name}.md"],
             caption="../report/partial.rst",
             category="Results so far",
         ),
