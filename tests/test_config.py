@@ -474,3 +474,17 @@ def test_cifar_resnets_default_to_their_own_stem():
     lw.check(config)
     assert config["teachers"]["resnet18"]["stem"] == "small"
     assert config["teachers"]["resnet18_ls"]["stem"] == "imagenet"
+
+
+def test_slurm_without_a_partition_is_refused_before_anything_is_submitted():
+    from types import SimpleNamespace as Namespace
+
+    def workflow(executor, *defaults):
+        settings = Namespace(default_resources=Namespace(args=list(defaults)))
+        return Namespace(executor_plugin=Namespace(name=executor), resource_settings=settings)
+
+    for empty in ([], ["mem_mb=4000", "slurm_partition="], ['slurm_partition=""']):
+        with pytest.raises(lw.ConfigError, match="no SLURM partition.*sinfo -s"):
+            lw.check_partition(workflow("slurm", *empty))
+    lw.check_partition(workflow("slurm", "slurm_partition=gpu"))
+    lw.check_partition(workflow("local"))  # only SLURM needs one

@@ -37,7 +37,7 @@ def slurm_cluster():
 STUDENT = "results/fmnist/students/r18_from_r18_ls/seed0"
 TARGETS = ["results/tables/table1.csv", f"{STUDENT}/final.json"]
 RESOURCES = {"train": {"runtime": 1, "mem_mb": 3000}, "evaluate": {"runtime": 5, "mem_mb": 2000}}
-SLOW_EPOCHS = 16  # a student that trains about twice the train group's 1-minute limit
+SLOW_EPOCHS = 30  # a student that trains longer than the train group's 1-minute limit
 
 
 def slurm_config(tmp_path) -> Path:
@@ -82,6 +82,7 @@ def test_teacher_student_and_table1_run_through_slurm_and_resume_after_the_time_
         "--slurm-init-seconds-before-status-checks", "2",
         "--default-resources", "slurm_partition=debug",
         "--jobs", "2",
+        "--retries", "3",  # each attempt saves at its limit; a slow machine may need more than 2
         *TARGETS,
         configfile=config,
     )  # fmt: skip
@@ -90,19 +91,18 @@ def test_teacher_student_and_table1_run_through_slurm_and_resume_after_the_time_
     states = [j["state"] for j in jobs]
     expected = job_counts(dry.stdout)
     assert sum(expected.values()) == 7, expected
-    # every job ran as a SLURM batch job; the student once more, after its time limit
+    # every job ran as a SLURM batch job; the student more than once, after its time limit
     assert sorted(r for r, s in zip(rules, states, strict=True) if s == "COMPLETED") == sorted(
         rule for rule, n in expected.items() for _ in range(n)
     ), jobs
-    assert [r for r, s in zip(rules, states, strict=True) if s != "COMPLETED"] == [
-        "train_student"
-    ], jobs
-    assert states[rules.index("train_student")] in {"TIMEOUT", "COMPLETED"}
-    assert "TIMEOUT" in states, jobs
+    # the student's attempts that reached the limit: TIMEOUT, and nothing else failed
+    timed_out = [r for r, s in zip(rules, states, strict=True) if s != "COMPLETED"]
+    assert timed_out and set(timed_out) == {"train_student"}, jobs
+    assert {s for s in states if s != "COMPLETED"} == {"TIMEOUT"}, jobs
     # each job asked SLURM for its group's resources (config `resources`) and its threads
     for job, rule in zip(jobs, rules, strict=True):
         group = "train" if rule.startswith("train_") else "evaluate"
-        if rule in ("curate", "table"):
+        if rule.startswith("curate") or rule == "table":
             continue  # the profile's defaults
         assert job["time"] == f"{RESOURCES[group]['runtime']}:00", job
         assert job["memory"] == f"{RESOURCES[group]['mem_mb']}M", job

@@ -62,17 +62,18 @@ SRC = Path(__file__).resolve().parents[1]
 
 
 def check_partition(workflow) -> None:
-    """On SLURM (profiles/slurm), every rule must name its partition: a job sent to a cluster's
-    default partition may wait days or be refused, found only when it is submitted."""
+    """On SLURM (profiles/slurm), the default resources must name a partition: a job sent to a
+    cluster's default partition may wait days or be refused, found only when it is submitted."""
     plugin = getattr(workflow, "executor_plugin", None)
     if getattr(plugin, "name", None) != "slurm":
         return
-    missing = [rule.name for rule in workflow.rules if not rule.resources.get("slurm_partition")]
-    if missing:
+    defaults = getattr(workflow.resource_settings.default_resources, "args", None) or []
+    given = dict(arg.split("=", 1) for arg in defaults if "=" in arg)
+    if not given.get("slurm_partition", "").strip("'\" "):
         raise ConfigError(
-            f"no SLURM partition for {len(missing)} rules ({', '.join(missing[:3])}, ...): set "
-            "default-resources slurm_partition in profiles/slurm/config.yaml to one of your "
-            "cluster's (sinfo -s), or pass --default-resources slurm_partition=NAME"
+            "no SLURM partition: set default-resources slurm_partition in "
+            "profiles/slurm/config.yaml to one of your cluster's (sinfo -s), or pass "
+            "--default-resources slurm_partition=NAME"
         )
 
 
