@@ -22,6 +22,7 @@ from lskd.metrics import stability
 from lskd.paper import claims, evidence, fig1
 from lskd.paper.evidence import RunEvidence
 from lskd.paper.reference_evidence import PaperEvidence, load_reference
+from lskd.paper.verdicts import DESCRIBED, SETTINGS
 
 REFERENCE = ROOT / "src/lskd/paper/reference"
 VALUES = {"top1", "stability", "inter", "teacher_top1", "train_loss", "val_kd_loss", "val_kl",
@@ -120,7 +121,7 @@ def test_d_inter_class_moves_as_table10_prints():
         return hand_made(table1=[teacher(arch, 0, inter=no_ls), teacher(arch, 0.1, inter=ls)])
 
     def shown(*args):  # (d) is not a claim of the paper: shown beside Table 10, not decided
-        assert verdict(ev(*args), "d") == claims.DESCRIBED
+        assert verdict(ev(*args), "d") == DESCRIBED
         (c,) = claims.inter_class_as_table10(ev(*args))
         assert not c.counts
         return c.verdict
@@ -341,7 +342,7 @@ def test_the_paper_reproduces_every_claim_its_tables_can_test():
     checked = claims.check(load_reference(REFERENCE))
     verdicts = {c.letter: c.verdict for c in checked}
     assert {k for k, v in verdicts.items() if v == "reproduced"} == REPRODUCED_BY_THE_PAPER
-    assert verdicts["a"] == "inconclusive" and verdicts["d"] == claims.DESCRIBED
+    assert verdicts["a"] == "inconclusive" and verdicts["d"] == DESCRIBED
     assert {k for k, v in verdicts.items() if v == "cannot be tested"} == set("ehm")
     a = next(c for c in checked if c.letter == "a")  # ResNet-18: -0.0001 at 4 digits
     r18 = next(c for c in a.comparisons if "ResNet-18 " in c.label)
@@ -367,7 +368,7 @@ def test_swapping_ls_and_no_ls_turns_the_verdicts(tmp_path):
     ev = load_reference(swapped(REFERENCE, tmp_path / "swapped"))
     strict = {c.letter: c.verdict for c in claims.check(ev, settings(top1=0.0))}
     assert {k for k, v in strict.items() if v == "not reproduced"} == set("abfjkl")
-    assert strict["d"] == claims.DESCRIBED
+    assert strict["d"] == DESCRIBED
     assert strict["g"] == "inconclusive"  # the LS teachers are now the better ones: no premise
     assert strict["c"] == strict["i"] == "reproduced"  # correlations across teachers, not LS
     default = {c.letter: c.verdict for c in claims.check(ev)}
@@ -400,7 +401,7 @@ def test_the_settings_defaults_are_the_schema_defaults():
     node = schema["properties"]["claims"]["properties"]
     margins = {k: v["default"] for k, v in node["margins"]["properties"].items()}
     competence = {k: v["default"] for k, v in node["competence"]["properties"].items()}
-    assert {"margins": margins, "competence": competence} == claims.SETTINGS
+    assert {"margins": margins, "competence": competence} == SETTINGS
 
 
 # This run's comparisons: the interval, the per-image statistics, the files
