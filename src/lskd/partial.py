@@ -41,7 +41,7 @@ class Built:
 def run_of(path: str) -> str:
     """The run a record belongs to: its folder under results/ (``imagenet/teachers/r50/seed0``)."""
     folder = path.removeprefix("results/")
-    for tail in ("/eval/eval.json", "/final.json", "/test.json", ".tsv", "/dataset.json"):
+    for tail in ("/eval/eval.json", "/final.json", "/test.json", "/dataset.json"):
         folder = folder.removesuffix(tail)
     return folder
 
@@ -86,26 +86,9 @@ def _with_stand_ins(config: dict, key: str, expected: list[str], folder: Path) -
     return files
 
 
-def _inputs(config: dict, output: outputs.Output, folder: Path, stand_ins: bool):
-    expected = lw.paper_inputs(config, output.kind, output.name)
-    if stand_ins:
-        given = {k: _with_stand_ins(config, k, files, folder) for k, files in expected.items()}
-    else:
-        given = {k: [p for p in files if Path(p).is_file()] for k, files in expected.items()}
-    waiting = [  # the jobs the cost table reads are not runs
-        run_of(p)
-        for key, files in expected.items()
-        if key != "benchmarks"
-        for p in files
-        if not Path(p).is_file()
-    ]
-    return outputs.Inputs(**{k: tuple(v) for k, v in given.items()}), sorted(set(waiting))
-
-
-def _none_yet(config: dict, output: outputs.Output) -> str:
+def _none_yet(expected: dict[str, list[str]]) -> str:
     """Why an output cannot be built: the kinds of input of which no file exists yet."""
     helps = {f.name: f.metadata["help"] for f in dataclasses.fields(outputs.Inputs)}
-    expected = lw.paper_inputs(config, output.kind, output.name)
     empty = [k for k, files in expected.items() if not any(Path(p).is_file() for p in files)]
     return "; ".join(f"none of its {helps[k]} yet" for k in empty)
 
@@ -115,10 +98,19 @@ def build_output(config: dict, output: outputs.Output, out: Path) -> Built:
     them, else without), at the same place under ``out`` as under results/."""
     stem = out / Path(output.stem).relative_to("results")
     stem.parent.mkdir(parents=True, exist_ok=True)
+    expected = lw.paper_inputs(config, output.kind, output.name)
+    present = {k: [p for p in files if Path(p).is_file()] for k, files in expected.items()}
     done = Built(f"{output.kind} {output.name}")
+    done.waiting = sorted(  # the jobs the cost table reads are not runs
+        {run_of(p) for k, files in expected.items() if k != "benchmarks"
+         for p in files if p not in present[k]}
+    )  # fmt: skip
+    folder = out / "stand-ins"
+    with_rows = {k: _with_stand_ins(config, k, files, folder) for k, files in expected.items()}
+    tries = [(True, with_rows)] + ([(False, present)] if with_rows != present else [])
     problems = []
-    for stand_ins in (True, False):
-        inputs, done.waiting = _inputs(config, output, out / "stand-ins", stand_ins)
+    for stand_ins, given in tries:
+        inputs = outputs.Inputs(**{k: tuple(v) for k, v in given.items()})
         try:
             outputs.write(output, inputs, stem)
         except Exception as err:  # noqa: BLE001 (one output's failure must not stop the others)
@@ -128,7 +120,7 @@ def build_output(config: dict, output: outputs.Output, out: Path) -> Built:
         if output.kind == outputs.TABLE and done.waiting:
             _mark_waiting(Path(f"{stem}.md"), done.waiting, stand_ins)
         return done
-    done.problem = _none_yet(config, output) or problems[-1]
+    done.problem = _none_yet(expected) or problems[-1]
     return done
 
 
@@ -150,22 +142,16 @@ def build_claims(config: dict, out: Path) -> Built:
         return [p for p in present(files) if (Path(p).parent / "predictions.npz").is_file()]
 
     done = Built("CLAIMS.md")
-    expected = {
-        "teachers": lw.teacher_evals(config),
-        "students": lw.run_files(config, "students", "eval/eval.json"),
-        "bnn": lw.run_files(config, "bnn", "eval/eval.json", steps=(2,)),
-        "nmt": lw.nmt_finals(config),
-    }
-    done.waiting = sorted(
-        {run_of(p) for f in expected.values() for p in f if not Path(p).is_file()}
-    )
+    expected = lw.claims_inputs(config)
+    runs = ("teachers", "students", "bnn", "nmt")
+    done.waiting = sorted({run_of(p) for k in runs for p in expected[k] if not Path(p).is_file()})
     distances = out / "tables/fig1_distances.csv"
     try:
         ev = evidence.load_run(
             evaluated(expected["teachers"]), evaluated(expected["students"]),
-            evaluated(expected["bnn"]), present(lw.dataset_files(config)),
+            evaluated(expected["bnn"]), present(expected["infos"]),
             str(distances) if distances.is_file() else None,
-            present(lw.fig1_features(config)), present(expected["nmt"]),
+            present(expected["fig1_features"]), present(expected["nmt"]),
         )  # fmt: skip
         claims.write(ev, out / "CLAIMS.md", config["claims"])
         done.files = [str(out / "CLAIMS.md")]

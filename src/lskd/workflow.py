@@ -722,6 +722,24 @@ PAPER_INPUTS = {
 }
 
 
+def claims_inputs(config: dict) -> dict[str, list[str] | str]:
+    """What CLAIMS.md reads, by ``lskd claims`` argument (the claims rule's input): every model's
+    evaluation and per-image predictions (students and ReActNet step 2 too), the students' last
+    epoch's losses, Figure 1's features and distances, the NMT runs' records and test outputs."""
+    return {
+        "teachers": teacher_evals(config),
+        "students": run_files(config, "students", "eval/eval.json"),
+        "bnn": run_files(config, "bnn", "eval/eval.json", steps=(2,)),
+        "predictions": evaluated(config, "predictions.npz"),
+        "metrics": run_files(config, "students", "metrics.csv"),
+        "infos": dataset_files(config),
+        "fig1_distances": output_files("table", "fig1_distances")[0],  # its CSV
+        "fig1_features": fig1_features(config),
+        "nmt": nmt_finals(config),
+        "nmt_tests": run_files(config, "nmt", "test.json"),
+    }
+
+
 def fig4_probs(config: dict, key: str) -> list[str]:
     """Figure 4 averages every seed of the teacher named by figures.fig4.<key>."""
     name = config["figures"]["fig4"][key]

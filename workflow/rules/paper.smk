@@ -62,22 +62,11 @@ rule figure:
         " > {log:q} 2>&1"
 
 
-# CLAIMS.md reads every model's evaluation and per-image predictions (students and ReActNet
-# step 2 too), the students' last epoch's losses, Figure 1's features and the NMT test outputs.
 rule claims:
     """results/CLAIMS.md: each claim (a)-(m) of the paper with this run's evidence: effect, 95 %
     interval (seeds and a paired bootstrap over the test images), n and a verdict."""
     input:
-        teachers=lw.teacher_evals(config),
-        students=lw.run_files(config, "students", "eval/eval.json"),
-        bnn=lw.run_files(config, "bnn", "eval/eval.json", steps=(2,)),
-        predictions=lw.evaluated(config, "predictions.npz"),
-        metrics=lw.run_files(config, "students", "metrics.csv"),
-        infos=lw.dataset_files(config),
-        fig1_distances=lw.output_files("table", "fig1_distances")[0],  # its CSV
-        fig1_features=lw.fig1_features(config),
-        nmt=lw.nmt_finals(config),
-        nmt_tests=lw.run_files(config, "nmt", "test.json"),
+        unpack(lambda wc: lw.claims_inputs(config)),
     output:
         report("results/CLAIMS.md", caption="../report/claims.rst", category="Claims"),
     log:

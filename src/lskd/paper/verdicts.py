@@ -139,18 +139,21 @@ class Claim:
 
 
 def directional(label, est, sign, digits=2, note="", counts=True, **extra) -> Comparison:
-    verdict = direction(est, sign)
-    if verdict == INCONCLUSIVE and not note:
-        note = settle(est)
     rule = "> 0" if sign > 0 else "< 0"
-    return Comparison(label, est, rule, verdict, digits, note, counts, sign, **extra)
+    return _judged(Comparison(label, est, rule, "", digits, note, counts, sign, **extra))
 
 
 def not_worse_by(label, est, margin, metric, digits=2, **extra) -> Comparison:
-    verdict = not_worse(est, margin)
-    note = settle(est, -margin) if verdict == INCONCLUSIVE else ""
     rule = f"> −{margin:g} (margin)"
-    return Comparison(label, est, rule, verdict, digits, note, True, 1, -margin, metric, **extra)
+    return _judged(Comparison(label, est, rule, "", digits, "", True, 1, -margin, metric, **extra))
+
+
+def _judged(c: Comparison) -> Comparison:
+    """``c`` with its own verdict and, undecided, what would settle it (unless its note says)."""
+    c.verdict = _single(c)
+    if c.verdict == INCONCLUSIVE and not c.note:
+        c.note = settle(c.est, c.threshold)
+    return c
 
 
 def _single(c: Comparison) -> str:
@@ -185,15 +188,13 @@ def _pool(counted: list[Comparison], part: str) -> Comparison | None:
     if not np.isnan(pooled.i2):
         spread = f"I² = {100 * pooled.i2:.0f} %, {spread}"
     label = f"pooled over {pooled.k} settings{f' ({part})' if part else ''}: {spread}"
-    c = Comparison(label, pooled.estimate, first.rule, INCONCLUSIVE, first.digits, "", True,
-                   first.sign, first.threshold, first.metric, part)  # fmt: skip
-    c.verdict = _single(c)
-    if c.verdict == INCONCLUSIVE:
-        c.note = settle(c.est, c.threshold)
-    return c
+    return _judged(Comparison(label, pooled.estimate, first.rule, "", first.digits, "", True,
+                              first.sign, first.threshold, first.metric, part))  # fmt: skip
 
 
-def _decide(comparisons: list[Comparison], rule: str, part: str = "") -> tuple[str | None, list]:
+def _decide_part(
+    comparisons: list[Comparison], rule: str, part: str = ""
+) -> tuple[str | None, list]:
     """A claim's (or part's) verdict under its rule, and the pooled estimates that decided."""
     counted = [c for c in comparisons if c.counts]
     if not counted:
@@ -276,7 +277,7 @@ def decide(claim: Claim, rule) -> None:
     verdicts = []
     for part, part_rule in parts.items():
         members = [c for c in claim.comparisons if c.part == part or not part]
-        verdict, pooled = _decide(members, part_rule, part)
+        verdict, pooled = _decide_part(members, part_rule, part)
         claim.pooled += pooled
         if part:
             claim.parts[part] = verdict or "not run"
@@ -297,14 +298,12 @@ def margins_of(settings: dict) -> dict[str, float]:
 
 
 def _at_margin(claim: Claim, rule, metric_margin: dict) -> str:
-    """The claim's verdict with other margins (its comparisons copied, their thresholds moved)."""
+    """The claim's verdict with other margins (its comparisons copied, their thresholds moved;
+    deciding sets the copies' verdicts anew)."""
     copies = [
         dataclasses.replace(c, threshold=-metric_margin[c.metric]) if c.metric else
         dataclasses.replace(c) for c in claim.comparisons
     ]  # fmt: skip
-    for c in copies:
-        if c.counts and c.est is not None:
-            c.verdict = _single(c)
     other = Claim(claim.letter, copies, claim.verdict)
     decide(other, rule)
     return other.verdict
