@@ -102,3 +102,14 @@ def smoke_run(tmp_path_factory) -> Path:
     shutil.copy(ROOT / "configs" / "smoke.yaml", workdir / "smoke.yaml")
     run_snakemake(workdir, configfile=workdir / "smoke.yaml")
     return workdir
+
+
+def distillation(teacher, lam=0.0, temperature=1.0, cached=None, sha="a teacher file"):
+    """A student's objective distilling from ``teacher`` (a model in memory; ``cached``: its
+    logits, read instead of running it)."""
+    from lskd.distill import Distillation
+
+    view = "online" if cached is None else "cached"
+    objective = Distillation("teacher", lam, temperature, view)
+    objective.use_teacher(teacher, sha, cached)
+    return objective

@@ -68,7 +68,8 @@ def teacher(arch, alpha, dataset="d", recipe="standard", k=10, lt=False, **value
 def student(t_arch, alpha, top1, t_top1=80.0, dataset="d", arch="resnet18", lam=0.0, **values):
     return {"dataset": dataset, "teacher_arch": t_arch, "teacher_recipe": "standard",
             "teacher_alpha": alpha, "teacher_top1": t_top1, "arch": arch, "lam": lam,
-            "temperature": 1.0, "cached": False, "seed": 0, "top1": top1, **values}  # fmt: skip
+            "temperature": 1.0, "teacher_logits": "online", "seed": 0, "top1": top1,
+            **values}  # fmt: skip
 
 
 # (a), (b), (c), (d): teachers
@@ -526,7 +527,7 @@ def write_run(root: Path, kind: str, name: str, meta: dict, logits, labels, seed
     (out / "eval.json").write_text(json.dumps(result))
     np.savez(out / "predictions.npz", **predictions(logits, labels))
     if kind == "students":
-        loss = 0.9 if meta["teacher_alpha"] else 0.2
+        loss = 0.9 if meta["teacher_objective"]["alpha"] else 0.2
         pd.DataFrame({"epoch": [1], "train_loss": [loss], "val_kd_loss": [loss]}).to_csv(
             out.parent / "metrics.csv", index=False
         )
@@ -545,13 +546,15 @@ def test_claims_command_on_a_run(tmp_path):
     teachers, students = [], []
     for alpha, signal, noise in ((0.0, 3.0, 2.0), (0.1, 2.0, 0.3)):
         name = "t_ls" if alpha else "t"
-        meta = {"arch": "resnet18", "recipe": "standard", "alpha": alpha}
+        ls = {"kind": "label_smoothing", "alpha": alpha}
+        meta = {"arch": "resnet18", "recipe": "standard", "objective": ls}
         for seed in (0, 1):  # one seed alone would decide nothing (no seed variance)
             logits = logits_of(labels.numpy(), signal, noise, rng)
             teachers.append(write_run(tmp_path, "teachers", name, meta, logits, labels, seed))
-        meta = {"arch": "resnet18", "teacher": name, "teacher_arch": "resnet18",
-                "teacher_recipe": "standard", "teacher_alpha": alpha, "teacher_top1": 90.0,
-                "lam": 0.0, "temperature": 1.0, "cached_teacher": True}  # fmt: skip
+        kd = {"kind": "distillation", "teacher": name, "lam": 0.0, "temperature": 1.0,
+              "teacher_logits": "cached"}  # fmt: skip
+        meta = {"arch": "resnet18", "objective": kd, "teacher_arch": "resnet18",
+                "teacher_recipe": "standard", "teacher_objective": ls, "teacher_top1": 90.0}  # fmt: skip
         logits = logits_of(labels.numpy(), 2.5, 1.0, rng)
         students.append(write_run(tmp_path, "students", f"s_{name}", meta, logits, labels))
     out = tmp_path / "CLAIMS.md"

@@ -11,8 +11,9 @@ import pytest
 import yaml
 
 from conftest import ROOT, copy_workflow, fmnist_spec, run_snakemake
-from lskd import workflow as lw
 from lskd.data import fashion_mnist
+from lskd.workflow import checks, config_file, paths, targets
+from lskd.workflow.config_file import ConfigError
 
 SMOKE = yaml.safe_load((ROOT / "configs" / "smoke.yaml").read_text())
 SCHEMA = str(ROOT / "workflow" / "schemas" / "config.schema.yaml")
@@ -22,9 +23,9 @@ def parse_error(config: dict) -> str | None:
     """The Snakefile's checks on ``config``: their one-line error, or None when it passes."""
     config = copy.deepcopy(config)
     try:
-        lw.validate_schema(config, SCHEMA)
-        lw.check(config)
-    except lw.ConfigError as err:
+        config_file.validate_schema(config, SCHEMA)
+        checks.check(config)
+    except ConfigError as err:
         assert "\n" not in str(err)
         return str(err)
     return None
@@ -318,13 +319,13 @@ def test_a_curated_folder_of_another_source_is_not_used(image_config, tmp_path):
 def test_duplicate_keys_name_file_line_and_key(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("a: 1\nb:\n  x: 1\n  y: 2\n  x: 3\n")
-    with pytest.raises(lw.ConfigError, match=rf"^{re.escape(str(path))}: line 5: key 'x' is given"):
-        lw.check_config_files([path])
+    with pytest.raises(ConfigError, match=rf"^{re.escape(str(path))}: line 5: key 'x' is given"):
+        config_file.check_config_files([path])
     path.write_text("base: &b {x: 1, y: 2}\nother:\n  <<: *b\n  x: 3\n")  # overriding a merge
-    lw.check_config_files([path])
+    config_file.check_config_files([path])
     path.write_text('{"a": 1,\n\t"a": 2}')  # JSON that YAML cannot read (a tab)
-    with pytest.raises(lw.ConfigError, match=r"c\.yaml: key 'a' is given twice"):
-        lw.check_config_files([path])
+    with pytest.raises(ConfigError, match=r"c\.yaml: key 'a' is given twice"):
+        config_file.check_config_files([path])
 
 
 @pytest.mark.parametrize(
@@ -340,8 +341,8 @@ def test_duplicate_keys_name_file_line_and_key(tmp_path):
 def test_unreadable_config_files_name_file_and_line(tmp_path, text, pattern):
     path = tmp_path / "c.yaml"
     path.write_text(text)
-    with pytest.raises(lw.ConfigError, match=rf"^{re.escape(str(path))}: {pattern}") as err:
-        lw.check_config_files([path])
+    with pytest.raises(ConfigError, match=rf"^{re.escape(str(path))}: {pattern}") as err:
+        config_file.check_config_files([path])
     assert "\n" not in str(err.value)
 
 
@@ -451,17 +452,19 @@ def test_entry_seeds_decide_the_runs():
     config["teachers"]["resnet18"]["seeds"] = [0, 1, 2]
     config["students"]["r18_from_r18"]["seeds"] = [2]
     assert parse_error(config) is None
-    lw.validate_schema(config, SCHEMA)  # fills in the defaults ...
-    lw.check(config)  # ... and the stems the rules read
-    runs = lw.run_files(config, "teachers", "final.json", ["resnet18", "resnet18_ls"])
+    config_file.validate_schema(config, SCHEMA)  # fills in the defaults ...
+    checks.check(config)  # ... and the stems the rules read
+    runs = paths.run_files(config, "teachers", "final.json", ["resnet18", "resnet18_ls"])
     assert [r.split("/")[3:5] for r in runs] == [["resnet18", f"seed{s}"] for s in (0, 1, 2)] + [
         ["resnet18_ls", f"seed{s}"] for s in (0, 1)
     ]
-    students = lw.run_files(config, "students", "final.json", ["r18_from_r18", "r18_from_r18_ls"])
+    students = paths.run_files(
+        config, "students", "final.json", ["r18_from_r18", "r18_from_r18_ls"]
+    )
     assert [r.split("/")[3:5] for r in students] == [
         ["r18_from_r18", "seed2"], ["r18_from_r18_ls", "seed0"], ["r18_from_r18_ls", "seed1"]
     ]  # fmt: skip
-    benchmarks = lw.benchmark_files(config)
+    benchmarks = targets.benchmark_files(config)
     assert "results/benchmarks/train_student/fmnist/r18_from_r18_seed2.tsv" in benchmarks
     assert "results/benchmarks/train_student/fmnist/r18_from_r18_seed0.tsv" not in benchmarks
 
@@ -470,8 +473,8 @@ def test_cifar_resnets_default_to_their_own_stem():
     config = changed(lambda c: c["teachers"]["resnet18"].update(arch="cifar_resnet20"))
     config["teachers"]["resnet18"].pop("stem", None)
     assert parse_error(config) is None
-    lw.validate_schema(config, SCHEMA)
-    lw.check(config)
+    config_file.validate_schema(config, SCHEMA)
+    checks.check(config)
     assert config["teachers"]["resnet18"]["stem"] == "small"
     assert config["teachers"]["resnet18_ls"]["stem"] == "imagenet"
 
@@ -484,7 +487,7 @@ def test_slurm_without_a_partition_is_refused_before_anything_is_submitted():
         return Namespace(executor_plugin=Namespace(name=executor), resource_settings=settings)
 
     for empty in ([], ["mem_mb=4000", "slurm_partition="], ['slurm_partition=""']):
-        with pytest.raises(lw.ConfigError, match="no SLURM partition.*sinfo -s"):
-            lw.check_partition(workflow("slurm", *empty))
-    lw.check_partition(workflow("slurm", "slurm_partition=gpu"))
-    lw.check_partition(workflow("local"))  # only SLURM needs one
+        with pytest.raises(ConfigError, match="no SLURM partition.*sinfo -s"):
+            checks.check_partition(workflow("slurm", *empty))
+    checks.check_partition(workflow("slurm", "slurm_partition=gpu"))
+    checks.check_partition(workflow("local"))  # only SLURM needs one

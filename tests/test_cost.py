@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from conftest import ROOT, run_snakemake
-from lskd import workflow as lw
 from lskd.cli import main
 from lskd.paper import cost
+from lskd.workflow import config_file, targets
 from test_paper_config import EXPECTED as PAPER_JOBS
 
 HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
@@ -107,12 +107,12 @@ def dry_run_benchmarks(workdir, configfile) -> set[str]:
 
 @pytest.mark.workflow
 def test_the_cost_rule_reads_the_benchmark_of_every_job(tmp_path):
-    """lw.benchmark_files lists what the DAG's jobs write: for the smoke and default configs,
+    """targets.benchmark_files lists what the DAG's jobs write: for the smoke and default configs,
     and for the paper's matrix (its datasets as empty folders, as test_paper_config does)."""
     for configfile in (ROOT / "configs/smoke.yaml", ROOT / "config.yaml"):
         config = yaml.safe_load(configfile.read_text())
-        lw.validate_schema(config, str(ROOT / "workflow/schemas/config.schema.yaml"))
-        assert dry_run_benchmarks(tmp_path, configfile) == set(lw.benchmark_files(config))
+        config_file.validate_schema(config, str(ROOT / "workflow/schemas/config.schema.yaml"))
+        assert dry_run_benchmarks(tmp_path, configfile) == set(targets.benchmark_files(config))
     paper = yaml.safe_load((ROOT / "configs/paper.yaml").read_text())
     for name, spec in paper["datasets"].items():
         spec["root"] = str(tmp_path / "data" / name)
@@ -120,8 +120,8 @@ def test_the_cost_rule_reads_the_benchmark_of_every_job(tmp_path):
     paper["nmt"]["corpus"]["path"] = str(tmp_path / "data" / "iwslt14")
     (tmp_path / "data" / "iwslt14").mkdir()
     (tmp_path / "paper.yaml").write_text(yaml.safe_dump(paper))
-    lw.validate_schema(paper, str(ROOT / "workflow/schemas/config.schema.yaml"))
-    files = lw.benchmark_files(paper)
+    config_file.validate_schema(paper, str(ROOT / "workflow/schemas/config.schema.yaml"))
+    files = targets.benchmark_files(paper)
     assert dry_run_benchmarks(tmp_path, tmp_path / "paper.yaml") == set(files)
     assert len(files) == sum(PAPER_JOBS.values()) - 2  # every job but `all` and `cost`
 
@@ -130,9 +130,9 @@ def test_the_cost_rule_reads_the_benchmark_of_every_job(tmp_path):
 def test_smoke_run_has_a_benchmark_per_job_and_the_cost_table_adds_them_up(smoke_run):
     results = smoke_run / "results"
     config = yaml.safe_load((smoke_run / "smoke.yaml").read_text())
-    lw.validate_schema(config, str(ROOT / "workflow/schemas/config.schema.yaml"))
+    config_file.validate_schema(config, str(ROOT / "workflow/schemas/config.schema.yaml"))
     written = {str(p.relative_to(smoke_run)) for p in (results / "benchmarks").rglob("*.tsv")}
-    assert written == set(lw.benchmark_files(config))
+    assert written == set(targets.benchmark_files(config))
     seconds = {}
     for path in written:
         with open(smoke_run / path) as f:

@@ -6,9 +6,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lskd import teacher_cache
+from conftest import distillation
+from lskd import teacher_logits
 from lskd.data.errors import DataError
-from lskd.distill import Distillation, kd_loss, mixed_kd_loss
+from lskd.distill import kd_loss, mixed_kd_loss
 from lskd.inference import load_model
 from lskd.losses import LabelSmoothing
 from lskd.models import build_model
@@ -94,7 +95,7 @@ def test_teacher_frozen_during_distillation(data_and_teacher, tmp_path):
         tmp_path / "student",
         "resnet18",
         Recipe(epochs=1, lr=0.05, batch_size=32),
-        Distillation(teacher),
+        distillation(teacher),
     )
     assert not teacher.training
     for key, value in teacher.state_dict().items():
@@ -107,28 +108,28 @@ def test_cached_and_online_teacher_give_same_loss(data_and_teacher, tmp_path):
 
     data, teacher_path = data_and_teacher
     cache = tmp_path / "cache.pt"
-    teacher_cache.build(teacher_path, data, cache)
+    teacher_logits.build(teacher_path, data, cache)
     images, labels, info = load_split(data, "train")
-    cached = teacher_cache.load(cache, teacher_path, len(labels))
-    online = Distillation(load_model(teacher_path))
-    offline = Distillation(load_model(teacher_path), cached_logits=cached)
+    cached = teacher_logits.load(cache, teacher_path, len(labels))
+    online = distillation(load_model(teacher_path))
+    offline = distillation(load_model(teacher_path), cached=cached)
     student = build_model("resnet18", 10, 1).eval()
     gen = epoch_generator(0, 0)
     for x, y, idx in train_batches(images, labels, 16, gen, info, aug=False):
         s = student(x)
-        a = mixed_kd_loss(s, online.teacher_logits(x, idx, "fp32"), y, 0.3)
-        b = mixed_kd_loss(s, offline.teacher_logits(x, idx, "fp32"), y, 0.3)
+        a = mixed_kd_loss(s, online.teacher_outputs(x, idx, "fp32"), y, 0.3)
+        b = mixed_kd_loss(s, offline.teacher_outputs(x, idx, "fp32"), y, 0.3)
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
 
 
 def test_cache_for_another_checkpoint_is_refused(data_and_teacher, tmp_path):
     data, teacher_path = data_and_teacher
     cache = tmp_path / "cache.pt"
-    teacher_cache.build(teacher_path, data, cache)
+    teacher_logits.build(teacher_path, data, cache)
     other = tmp_path / "other"
-    train(data, other, "resnet18", Recipe(epochs=1, lr=0.01, batch_size=32), LabelSmoothing(), 1)
+    train(data, other, "resnet18", Recipe(epochs=1, lr=0.01, batch_size=32), LabelSmoothing(0.0), 1)
     with pytest.raises(DataError, match="another teacher checkpoint"):
-        teacher_cache.load(cache, other / "model.pt", 120)
+        teacher_logits.load(cache, other / "model.pt", 120)
 
 
 def test_vectorised_augmentation_equals_a_per_sample_loop():

@@ -15,10 +15,10 @@ import yaml
 
 from conftest import ROOT, copy_workflow, job_counts, replace_once, run_snakemake
 from lskd import records
-from lskd import workflow as lw
 from lskd.cli import main
 from lskd.data.errors import DataError
 from lskd.paper import outputs
+from lskd.workflow import arguments, config_file, targets
 
 
 def test_every_output_has_a_builder_known_inputs_and_a_caption():
@@ -31,7 +31,7 @@ def test_every_output_has_a_builder_known_inputs_and_a_caption():
         assert callable(getattr(importlib.import_module(output.module), function)), output.name
         assert set(output.inputs) <= set(outputs.INPUT_NAMES), output.name
         assert output.caption.strip(), output.name
-    assert set(lw.PAPER_INPUTS) == set(outputs.INPUT_NAMES)  # the workflow names every input
+    assert set(targets.PAPER_INPUTS) == set(outputs.INPUT_NAMES)  # the workflow names every input
 
 
 def write_dataset(folder, labels, splits, power=None):
@@ -75,36 +75,36 @@ def test_a_figure_is_written_from_its_entry(tmp_path):
 
 def smoke_config() -> dict:
     config = yaml.safe_load((ROOT / "configs/smoke.yaml").read_text())
-    lw.validate_schema(config, str(ROOT / "workflow/schemas/config.schema.yaml"))
+    config_file.validate_schema(config, str(ROOT / "workflow/schemas/config.schema.yaml"))
     return config
 
 
 def test_targets_and_the_cost_rules_inputs_follow_the_registry():
     config = smoke_config()
-    targets = lw.final_targets()
+    final = targets.final_targets()
     for output in outputs.OUTPUTS:
-        assert set(output.files) <= set(targets)
-    jobs = set(lw.benchmark_files(config))
+        assert set(output.files) <= set(final)
+    jobs = set(targets.benchmark_files(config))
     for kind in ("table", "figure"):
         rule_outputs = set(outputs.names(kind)) - {"cost"}  # the cost rule has no benchmark
         assert {f"results/benchmarks/{kind}/{n}.tsv" for n in rule_outputs} <= jobs
-        assert re.fullmatch(lw.output_pattern(kind), "cost") is None
+        assert re.fullmatch(targets.output_pattern(kind), "cost") is None
 
 
 def test_every_run_records_its_identity_bnn_and_nmt_runs_included():
     config = smoke_config()
-    bnn = json.loads(lw.run_meta(config, "resnet18_ls", 0, "bnn", step=2))
+    bnn = json.loads(arguments.run_meta(config, "resnet18_ls", 0, "bnn", step=2))
     assert bnn == {"role": "student", "name": "resnet18_ls", "seed": 0, "dataset": "fmnist",
                    "recipe": "bnn_step2", "teacher": "resnet18_ls", "step": 2}  # fmt: skip
-    student = json.loads(lw.run_meta(config, "r18_from_r18_lt", 0, "students"))
+    student = json.loads(arguments.run_meta(config, "r18_from_r18_lt", 0, "students"))
     assert (student["role"], student["dataset"], student["teacher"]) == (
         "student",
         "fmnist_lt",
         "resnet18_lt",
     )
-    nmt = json.loads(lw.nmt_meta(config, "student", "transformer_ls", 0))
+    nmt = json.loads(arguments.nmt_meta(config, "student", "transformer_ls", 0))
     assert (nmt["role"], nmt["name"], nmt["teacher_alpha"]) == ("student", "transformer_ls", 0.1)
-    assert nmt["kd"] == config["nmt"]["kd"] and "kd" not in lw.nmt_meta(
+    assert nmt["kd"] == config["nmt"]["kd"] and "kd" not in arguments.nmt_meta(
         config, "teacher", "transformer", 0
     )
 

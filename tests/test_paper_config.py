@@ -5,6 +5,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, job_counts, run_snakemake
+from lskd.workflow.config_file import ConfigError
 
 SEEDS = 3  # "We report average over 3 runs for all the teacher network training and distillation"
 
@@ -79,12 +80,12 @@ def test_paper_config_names_a_missing_dataset(tmp_path):
 
 
 def test_multi_gpu_jobs_start_under_torchrun():
-    from lskd import workflow as lw
+    from lskd.workflow import arguments
 
-    assert lw.launcher({}) == "python -m lskd"
-    assert lw.launcher({"resources": {"train": {"gpu": 1}}}) == "python -m lskd"
+    assert arguments.launcher({}) == "python -m lskd"
+    assert arguments.launcher({"resources": {"train": {"gpu": 1}}}) == "python -m lskd"
     four = {"resources": {"train": {"gpu": 4}}}
-    assert lw.launcher(four) == "torchrun --standalone --nproc_per_node=4 -m lskd"
+    assert arguments.launcher(four) == "torchrun --standalone --nproc_per_node=4 -m lskd"
 
 
 def test_released_teachers_are_the_papers_no_ls_rows():
@@ -116,27 +117,27 @@ def test_released_teachers_are_the_papers_no_ls_rows():
 
 
 def test_released_weights_only_for_a_no_ls_imagenet_teacher(tmp_path):
-    from lskd import workflow as lw
+    from lskd.workflow import checks, config_file
 
     config = yaml.safe_load((ROOT / "configs" / "paper.yaml").read_text())
     for spec in config["datasets"].values():
         spec["root"] = str(tmp_path)
     config["nmt"]["corpus"]["path"] = str(tmp_path)
-    lw.validate_schema(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
-    lw.check(config)
+    config_file.validate_schema(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
+    checks.check(config)
     config["teachers"]["r18_ls"]["weights"] = "torchvision"
-    with pytest.raises(lw.ConfigError, match=r"^teachers\.r18_ls\.weights: torchvision's released"):
-        lw.check(config)
+    with pytest.raises(ConfigError, match=r"^teachers\.r18_ls\.weights: torchvision's released"):
+        checks.check(config)
     del config["teachers"]["r18_ls"]["weights"]
     config["teachers"]["in100_r18"]["weights"] = "torchvision"
-    with pytest.raises(lw.ConfigError, match=r"^teachers\.in100_r18\.weights: .* without classes"):
-        lw.check(config)
+    with pytest.raises(ConfigError, match=r"^teachers\.in100_r18\.weights: .* without classes"):
+        checks.check(config)
 
 
 def test_released_weights_for_another_class_count_stop_at_parse_time(tmp_path):
     """Where the data and the weight files are there to count, torchvision's 1000-class release
     for a dataset of 3 classes stops before any job; a rehearsal's stand-in passes."""
-    from lskd import workflow as lw
+    from lskd.workflow import checks, config_file
 
     config = yaml.safe_load((ROOT / "configs" / "paper.yaml").read_text())
     for spec in config["datasets"].values():
@@ -147,11 +148,11 @@ def test_released_weights_for_another_class_count_stop_at_parse_time(tmp_path):
     weights = tmp_path / "weights"
     weights.mkdir()
     config["torchvision_weights"] = str(weights)
-    lw.validate_schema(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
+    config_file.validate_schema(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
     (weights / "resnet18-0123abcd.pth").write_bytes(b"a stand-in; its job checks it")
-    lw.check(config)
+    checks.check(config)
     (weights / "resnet18-f37072fd.pth").write_bytes(b"torchvision's name")
-    with pytest.raises(lw.ConfigError, match=r"^teachers\.r18\.weights: .*resnet18-f37072fd\.pth "
+    with pytest.raises(ConfigError, match=r"^teachers\.r18\.weights: .*resnet18-f37072fd\.pth "
                        r"is torchvision's release for ImageNet-1K's 1000 classes, but "
                        r"datasets\.imagenet has 3"):  # fmt: skip
-        lw.check(config)
+        checks.check(config)

@@ -8,15 +8,15 @@ import yaml
 
 from conftest import ROOT
 from lskd import plan
-from lskd import workflow as lw
 from lskd.cli import main
+from lskd.workflow import config_file, paths
 
 SCHEMA = str(ROOT / "workflow/schemas/config.schema.yaml")
 
 
 def config(name: str) -> dict:
     c = yaml.safe_load((ROOT / name).read_text())
-    lw.validate_schema(c, SCHEMA)
+    config_file.validate_schema(c, SCHEMA)
     return c
 
 
@@ -34,7 +34,7 @@ def test_image_passes_and_gpu_hours_follow_the_config_and_the_table():
     images = c["datasets"]["fmnist"]["train_per_class"] * 10
     assert teacher.image_passes == images * recipe["epochs"]
     assert teacher.gpu_hours == pytest.approx(images * recipe["epochs"] / 500.0 / 3600)
-    seeds = sum(len(lw.seeds_of(c, n)) for n in c["teachers"])
+    seeds = sum(len(paths.seeds_of(c, n)) for n in c["teachers"])
     assert groups.loc[("teachers", slice(None)), "jobs"].sum() == seeds
     assert groups.loc[("total", ""), "gpu_hours"] == pytest.approx(frame.gpu_hours.sum())
     assert any("translation (nmt) is not estimated" in w for w in warnings)

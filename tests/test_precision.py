@@ -10,7 +10,7 @@ import yaml
 
 from lskd import precision
 from lskd.models import build_model
-from lskd.workflow import ConfigError, validate_schema
+from lskd.workflow.config_file import ConfigError, validate_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = str(ROOT / "workflow/schemas/config.schema.yaml")

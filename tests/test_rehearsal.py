@@ -7,7 +7,8 @@ import yaml
 
 from conftest import ROOT
 from lskd import rehearsal
-from lskd import workflow as lw
+from lskd.schedules import schedule_problem
+from lskd.workflow import checks, config_file
 
 PAPER = yaml.safe_load((ROOT / "configs/paper.yaml").read_text())
 
@@ -53,9 +54,9 @@ def test_schedules_shrink_with_their_epochs_and_the_config_is_valid(tmp_path):
     assert config["recipes"]["torchvision_mobilenet_v2"]["milestones"] == [1]
     subsets = {n: d["classes"] for n, d in config["datasets"].items() if d.get("classes")}
     assert subsets == {"imagenet100": 2, "imagenet500": 3}  # their order kept
-    lw.validate_schema(config, str(ROOT / "workflow/schemas/config.schema.yaml"))
+    config_file.validate_schema(config, str(ROOT / "workflow/schemas/config.schema.yaml"))
     for name, recipe in config["recipes"].items():
-        assert lw.schedule_problem(recipe) is None, name
+        assert schedule_problem(recipe) is None, name
 
 
 def test_the_rehearsal_writes_data_weights_and_a_config_snakemake_plans(tmp_path):
@@ -67,5 +68,5 @@ def test_the_rehearsal_writes_data_weights_and_a_config_snakemake_plans(tmp_path
     assert sorted(p.name for p in (tmp_path / "data/imagenet/train").iterdir()) == sorted(
         rehearsal.wnids(PAPER)
     )
-    lw.validate_schema(config, str(ROOT / "workflow/schemas/config.schema.yaml"))
-    lw.check(config)  # every dataset, weight file and Figure 1 class is found
+    config_file.validate_schema(config, str(ROOT / "workflow/schemas/config.schema.yaml"))
+    checks.check(config)  # every dataset, weight file and Figure 1 class is found

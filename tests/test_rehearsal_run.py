@@ -13,8 +13,8 @@ import yaml
 
 from conftest import ROOT, run_snakemake
 from lskd import rehearsal
-from lskd import workflow as lw
 from lskd.paper import outputs
+from lskd.workflow import checks, config_file, targets
 
 pytestmark = pytest.mark.workflow
 
@@ -39,23 +39,23 @@ def rehearsed(tmp_path_factory):
     run_snakemake(workdir, "--report", "results/report.html", configfile=path)
     run_snakemake(workdir, "--report", "results/partial_report.html", "partial", configfile=path)
     config = yaml.safe_load(path.read_text())
-    lw.validate_schema(config, str(ROOT / "workflow/schemas/config.schema.yaml"))
-    lw.check(config)
+    config_file.validate_schema(config, str(ROOT / "workflow/schemas/config.schema.yaml"))
+    checks.check(config)
     return workdir, path, config
 
 
 def test_every_rule_of_the_paper_dag_ran_and_every_output_is_there(rehearsed):
     workdir, _, config = rehearsed
     # every job of the paper's DAG left its benchmark file (the cost rule reads them all)
-    expected = lw.benchmark_files(config)
+    expected = targets.benchmark_files(config)
     missing = [p for p in expected if not (workdir / p).is_file()]
     assert not missing, missing[:10]
     ran = {p.split("/")[2].removesuffix(".tsv") for p in expected}
     rules = set(re.findall(r"^rule (\w+):", "".join(
         p.read_text() for p in (ROOT / "workflow/rules").glob("*.smk")), flags=re.M))  # fmt: skip
     # the cost rule writes no benchmark (its outputs are checked below), partial is on demand,
-    # and paper.yaml's image students read their teachers live (no cache_teacher job)
-    assert rules - ran == {"cost", "partial", "cache_teacher"}
+    # and paper.yaml's image students read their teachers live (no teacher_logits job)
+    assert rules - ran == {"cost", "partial", "teacher_logits"}
     for output in outputs.OUTPUTS:
         for path in output.files:
             assert (workdir / path).stat().st_size > 100, path

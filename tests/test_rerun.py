@@ -9,11 +9,11 @@ import pytest
 import torch
 
 import lskd.train as train_module
+from conftest import distillation
 from lskd import checkpoint
 from lskd.cli import main
 from lskd.data.errors import DataError
 from lskd.data.manifest import curate
-from lskd.distill import Distillation
 from lskd.inference import load_model
 from lskd.losses import LabelSmoothing
 from lskd.models import build_model
@@ -100,7 +100,7 @@ def test_changed_data_or_init_never_resumes(fake_fmnist, data, tmp_path, monkeyp
     assert "moved to" in capsys.readouterr().out
 
     init = tmp_path / "init"  # a rerun with another --init-from than the interrupted one
-    train(data, init, "resnet18", Recipe(epochs=1, lr=0.05, batch_size=32), LabelSmoothing())
+    train(data, init, "resnet18", Recipe(epochs=1, lr=0.05, batch_size=32), LabelSmoothing(0.0))
     interrupted(monkeypatch, data, run, "resnet18", RECIPE, LabelSmoothing(0.1))
     train(data, run, "resnet18", RECIPE, LabelSmoothing(0.1), init_from=init / "model.pt")
     assert "moved to" in capsys.readouterr().out
@@ -120,8 +120,7 @@ def test_a_student_with_another_lam_or_teacher_never_resumes(data, tmp_path, mon
         teachers.append(out / "model.pt")
 
     def student(lam, teacher):
-        sha = checkpoint.sha256(teacher)
-        return Distillation(load_model(teacher), lam=lam, teacher_id=sha)
+        return distillation(load_model(teacher), lam=lam, sha=checkpoint.sha256(teacher))
 
     run = tmp_path / "student"
     for change in (student(0.9, teachers[0]), student(0.5, teachers[1])):
@@ -131,7 +130,9 @@ def test_a_student_with_another_lam_or_teacher_never_resumes(data, tmp_path, mon
     fresh = tmp_path / "fresh"
     train(data, fresh, "resnet18", RECIPE, student(0.5, teachers[1]))
     assert_same(weights(run), weights(fresh))
-    assert "alpha" not in json.loads((run / "final.json").read_text())  # no LS value: a student
+    objective = json.loads((run / "final.json").read_text())["objective"]  # a student's, whole
+    assert objective == {"kind": "distillation", "teacher": "teacher", "lam": 0.5,
+                         "temperature": 1.0, "teacher_logits": "online"}  # fmt: skip
 
 
 @pytest.mark.workflow  # trains and resumes runs
@@ -160,7 +161,8 @@ def cli(capsys, *args) -> str:
 
 def teacher_args(data, out, **recipe):
     return [
-        "train-teacher", "--data", data, "--out", out, "--arch", "resnet18", "--alpha", "0.1",
+        "train", "--data", data, "--out", out, "--arch", "resnet18",
+        "--objective", '{"kind": "label_smoothing", "alpha": 0.1}',
         "--recipe", json.dumps({"epochs": 1, "lr": 0.05, "batch_size": 32} | recipe),
         "--threads", "1",
     ]  # fmt: skip
@@ -180,7 +182,8 @@ def test_an_unwritable_run_folder_fails_before_training(data, tmp_path, capsys):
 
 def test_init_from_another_architecture_is_one_line(data, tmp_path, capsys):
     other = tmp_path / "mobilenet"
-    train(data, other, "mobilenet_v2", Recipe(epochs=1, lr=0.05, batch_size=32), LabelSmoothing())
+    recipe = Recipe(epochs=1, lr=0.05, batch_size=32)
+    train(data, other, "mobilenet_v2", recipe, LabelSmoothing(0.0))
     args = teacher_args(data, tmp_path / "run") + ["--init-from", other / "model.pt"]
     assert "not this architecture's" in cli(capsys, *args)
 
@@ -191,7 +194,7 @@ def test_foreign_model_files_are_one_line_errors(fake_fmnist, data, tmp_path, ca
     three = tmp_path / "three"  # a model of another class count than the data
     curate({"kind": "fashion_mnist", "root": str(fake_fmnist), "classes": 3}, three)
     train(three, tmp_path / "t3", "resnet18", Recipe(epochs=1, lr=0.05, batch_size=32),
-          LabelSmoothing())  # fmt: skip
+          LabelSmoothing(0.0))  # fmt: skip
     cases = {no_keys: "not an lskd model file", tmp_path / "t3" / "model.pt": "3 classes"}
     for model, message in cases.items():
         args = ["evaluate", "--model", model, "--data", data, "--out", tmp_path / "eval"]
@@ -227,7 +230,7 @@ def test_released_weights_are_validated_not_trained(data, tmp_path):
     digest = checkpoint.sha256(folder / "resnet18.pth")
     (folder / "resnet18.pth").rename(folder / f"resnet18-{digest[:8]}.pth")
     run = tmp_path / "released"
-    final = train(rgb, run, "resnet18", RECIPE, LabelSmoothing(), weights="torchvision",
+    final = train(rgb, run, "resnet18", RECIPE, LabelSmoothing(0.0), weights="torchvision",
                   weights_dir=folder, precision="fp32")  # fmt: skip
     assert final["epochs"] == 0 and final["weights"] == "torchvision"
     assert final["released_weights"] == {"file": f"resnet18-{digest[:8]}.pth", "sha256": digest,

@@ -26,15 +26,15 @@ def train_cmd(data, out):
         sys.executable,
         "-m",
         "lskd",
-        "train-teacher",
+        "train",
         "--data",
         str(data),
         "--out",
         str(out),
         "--arch",
         "mobilenet_v2",
-        "--alpha",
-        "0.1",
+        "--objective",
+        '{"kind": "label_smoothing", "alpha": 0.1}',
         "--recipe",
         json.dumps(RECIPE),
         "--seed",
@@ -73,7 +73,7 @@ def test_killed_run_resumes_to_identical_weights(data, tmp_path):
         assert torch.equal(a[key], b[key]), key
     assert (straight / "metrics.csv").read_text().count("\n") == 5  # header + 4 epochs
     final = json.loads((killed / "final.json").read_text())
-    assert final["epochs"] == 4 and final["alpha"] == 0.1
+    assert final["epochs"] == 4 and final["objective"] == {"kind": "label_smoothing", "alpha": 0.1}
 
 
 def test_sigterm_saves_the_epoch_in_progress_and_the_rerun_finishes_identically(data, tmp_path):

@@ -9,9 +9,9 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.backend.event_processing.event_multiplexer import EventMultiplexer
 
 import lskd.train as train_module
+from conftest import distillation
 from lskd import checkpoint
 from lskd.cli import main
-from lskd.distill import Distillation
 from lskd.inference import load_model
 from lskd.losses import LabelSmoothing
 from lskd.train import Recipe, train
@@ -50,7 +50,7 @@ def test_teacher_and_student_curves_equal_metrics_csv(data, tmp_path):
 
     model = teacher / "model.pt"
     student = tmp_path / "student"
-    objective = Distillation(load_model(model), lam=0.5, teacher_id=checkpoint.sha256(model))
+    objective = distillation(load_model(model), lam=0.5, sha=checkpoint.sha256(model))
     train(data, student, "resnet18", RECIPE, objective)
     assert_curves_equal_metrics_csv(student)
     kd = [v for _, v in scalars(student)["val_kd_loss"]]
@@ -92,7 +92,8 @@ def test_a_resumed_run_has_one_event_file_with_every_epoch_once(data, tmp_path, 
 
 def test_no_tensorboard_writes_none_and_removes_an_earlier_runs(data, tmp_path):
     run = tmp_path / "run"
-    args = ["train-teacher", "--data", data, "--out", run, "--arch", "resnet18", "--alpha", "0.1",
+    args = ["train", "--data", data, "--out", run, "--arch", "resnet18",
+            "--objective", '{"kind": "label_smoothing", "alpha": 0.1}',
             "--recipe", json.dumps({"epochs": 1, "lr": 0.05, "batch_size": 32}),
             "--threads", "1"]  # fmt: skip
     assert main([str(a) for a in args]) == 0

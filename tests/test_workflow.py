@@ -7,12 +7,12 @@ import pytest
 import yaml
 
 from conftest import ROOT, job_counts, run_snakemake
-from lskd import workflow as lw
+from lskd.workflow import targets
 
 pytestmark = pytest.mark.workflow
 
-TABLES = lw.TABLES
-FIGURES = lw.FIGURES
+TABLES = targets.TABLES
+FIGURES = targets.FIGURES
 
 
 def test_smoke_run_writes_every_table_and_figure(smoke_run):
@@ -142,7 +142,7 @@ def test_changing_one_alpha_reruns_only_that_teacher_and_downstream(smoke_run, t
     assert counts == {
         "train_teacher": 1,
         "evaluate_teacher": 1,
-        "cache_teacher": 1,
+        "teacher_logits": 1,
         "train_student": 3,
         "evaluate_student": 4,  # the three students and the BNN's step 2
         "penultimate_features": 1,

@@ -22,20 +22,27 @@ def curate(args):
     curate(args.spec, args.out, require_classes=args.require_classes)
 
 
-def train_teacher(args):
+def train(args):
+    """One image run: its objective (``--objective``, lskd.objectives) is a teacher's or a
+    student's; the teacher files are a distillation objective's."""
     import torch
 
-    from lskd.losses import LabelSmoothing
-    from lskd.train import Recipe, train
+    from lskd import objectives
+    from lskd.train import Recipe
+    from lskd.train import train as run
 
     torch.set_num_threads(args.threads)
     recipe = Recipe(**args.recipe)
-    train(
+    objective = objectives.parse(args.objective)
+    teacher = [Path(p) if p else None for p in (args.teacher_model, args.teacher_final)]
+    logits = Path(args.teacher_logits) if args.teacher_logits else None
+    objective.prepare(objectives.Sources(recipe.cutmix_prob, Path(args.data), *teacher, logits))
+    run(
         args.data,
         args.out,
         args.arch,
         recipe,
-        LabelSmoothing(args.alpha, recipe.cutmix_prob),
+        objective,
         weights=args.weights,
         weights_dir=args.weights_dir,
         seed=args.seed,
@@ -49,48 +56,13 @@ def train_teacher(args):
     )
 
 
-def train_student(args):
+def teacher_logits(args):
     import torch
 
-    from lskd import checkpoint, records, teacher_cache
-    from lskd.data.manifest import load_split, read_info
-    from lskd.distill import Distillation
-    from lskd.inference import load_model
-    from lskd.train import Recipe, train
+    from lskd import teacher_logits
 
     torch.set_num_threads(args.threads)
-    teacher = load_model(args.teacher_model, read_info(args.data))
-    cached = None
-    if args.teacher_cache:
-        n = len(load_split(args.data, "train")[1])
-        cached = teacher_cache.load(args.teacher_cache, args.teacher_model, n)
-    meta = args.meta | records.teacher_fields(args.teacher_final)
-    sha = checkpoint.sha256(args.teacher_model)
-    distill = Distillation(teacher, args.lam, args.temperature, cached, teacher_id=sha)
-    train(
-        args.data,
-        args.out,
-        args.arch,
-        Recipe(**args.recipe),
-        distill,
-        seed=args.seed,
-        stem=args.stem,
-        precision=args.precision,
-        probe_cache=args.probe_cache,
-        meta=meta,
-        init_from=args.init_from,
-        workers=args.threads,
-        tensorboard=not args.no_tensorboard,
-    )
-
-
-def cache_teacher(args):
-    import torch
-
-    from lskd import teacher_cache
-
-    torch.set_num_threads(args.threads)
-    teacher_cache.build(args.model, args.data, args.out, args.precision, args.probe_cache)
+    teacher_logits.build(args.model, args.data, args.out, args.precision, args.probe_cache)
 
 
 def evaluate(args):
@@ -143,14 +115,13 @@ def nmt_binarize(args):
 
 
 def nmt_train(args):
-    """One fairseq-train run: a teacher (label smoothing) or a word-KD student."""
+    """One fairseq-train run: a teacher (label smoothing) or a word-KD student (distillation)."""
     from lskd.nmt import runs
 
     cmd = runs.train_command(
         args.data_bin, f"{args.out}/fairseq", args.model, args.train, args.seed
     )
-    kd = args.kd if (args.teacher or args.topk_file) else None
-    cmd += runs.criterion_args(args.label_smoothing, kd, args.teacher, args.topk_file)
+    cmd += runs.criterion_args(args.objective, args.teacher, args.topk_file)
     if args.teacher:  # online: fail here, in one line, rather than inside fairseq-train
         from lskd.nmt.teacher import load_teacher
 
@@ -165,7 +136,8 @@ def nmt_export_topk(args):
     from lskd.nmt.teacher import export
 
     torch.set_num_threads(args.threads)
-    export(args.teacher, args.data_bin, args.out, args.k, args.temperature)
+    node = args.objective  # the student's: its top-k at its temperature
+    export(args.teacher, args.data_bin, args.out, node["topk"], node["temperature"])
 
 
 def nmt_test(args):
@@ -248,9 +220,11 @@ def _image_commands(sub) -> None:
     )
     c.set_defaults(func=curate)
 
-    t = sub.add_parser("train-teacher", help="train one teacher with Eq. 1 label smoothing")
+    t = sub.add_parser("train", help="train one model: a teacher (label smoothing, Eq. 1) or a "
+                       "student distilled from a frozen teacher (Eq. 4)")  # fmt: skip
     _training_arguments(t)
-    t.add_argument("--alpha", type=float, default=0.0)
+    t.add_argument("--objective", type=_json, required=True,
+                   help="the run's objective node (JSON): lskd.objectives")  # fmt: skip
     t.add_argument(
         "--weights",
         choices=["torchvision"],
@@ -258,20 +232,15 @@ def _image_commands(sub) -> None:
     )
     t.add_argument("--weights-dir", help="folder of the released weight files (config key "
                    "torchvision_weights); default: torch.hub's cache")  # fmt: skip
-    t.set_defaults(func=train_teacher)
+    t.add_argument("--teacher-model", help="distillation: the teacher's model.pt")
+    t.add_argument("--teacher-final", help="distillation: the teacher's final.json")
+    t.add_argument("--teacher-logits", help="distillation with teacher_logits cached: the file "
+                   "of lskd teacher-logits")  # fmt: skip
+    t.set_defaults(func=train)
 
-    st = sub.add_parser("train-student", help="distill a student from a frozen teacher (Eq. 4)")
-    _training_arguments(st)
-    st.add_argument("--teacher-model", required=True, help="the teacher's model.pt")
-    st.add_argument("--teacher-final", required=True, help="the teacher's final.json")
-    st.add_argument("--teacher-cache", help="cached teacher logits (then no augmentation)")
-    st.add_argument("--lam", type=float, default=0.0, help="weight of the hard-label term")
-    st.add_argument("--temperature", type=float, default=1.0)
-    st.set_defaults(func=train_student)
-
-    ct = sub.add_parser("cache-teacher", help="teacher logits on the unaugmented train split")
+    ct = sub.add_parser("teacher-logits", help="a teacher's logits on the unaugmented train split")
     _inference_arguments(ct)
-    ct.set_defaults(func=cache_teacher)
+    ct.set_defaults(func=teacher_logits)
 
     e = sub.add_parser("evaluate", help="accuracy, stability metrics, class-mean probabilities")
     _inference_arguments(e)
@@ -305,10 +274,8 @@ def _nmt_commands(sub) -> None:
     nt.add_argument("--out", required=True)
     nt.add_argument("--model", type=_json, required=True, help="nmt.model (JSON)")
     nt.add_argument("--train", type=_json, required=True, help="nmt.train (JSON)")
-    nt.add_argument(
-        "--label-smoothing", type=float, required=True, help="label smoothing on the reference"
-    )
-    nt.add_argument("--kd", type=_json, help="nmt.kd (JSON), for a student")
+    nt.add_argument("--objective", type=_json, required=True, help="the run's objective node "
+                    "(JSON): a teacher's label_smoothing, a student's distillation")  # fmt: skip
     nt.add_argument("--teacher", help="student: the teacher's model.pt, run online")
     nt.add_argument("--topk-file", help="student: the teacher's exported top-k")
     nt.add_argument("--seed", type=int, default=0)
@@ -320,8 +287,8 @@ def _nmt_commands(sub) -> None:
     ne = sub.add_parser("nmt-export-topk", help="the teacher's top-k on the training set")
     ne.add_argument("--teacher", required=True)
     ne.add_argument("--data-bin", required=True)
-    ne.add_argument("--k", type=int, required=True)
-    ne.add_argument("--temperature", type=float, default=1.0)
+    ne.add_argument("--objective", type=_json, required=True,
+                    help="the students' objective node (JSON): its topk, temperature")  # fmt: skip
     ne.add_argument("--out", required=True)
     ne.add_argument("--threads", type=int, default=os.cpu_count())
     ne.set_defaults(func=nmt_export_topk)

@@ -5,9 +5,13 @@ torch's ``CrossEntropyLoss(label_smoothing=e)`` spreads e / K over *all* classes
 agree only for e = alpha * K / (K - 1), which ``torch_label_smoothing`` returns.
 """
 
+from dataclasses import dataclass, field
+from typing import ClassVar
+
 import torch
 import torch.nn.functional as F
 
+from lskd import objectives
 from lskd.data.batches import cutmix
 
 
@@ -34,17 +38,27 @@ def soft_cross_entropy(logits: torch.Tensor, target_probs: torch.Tensor) -> torc
     return -(target_probs * F.log_softmax(logits.float(), dim=1)).sum(dim=1).mean()
 
 
+@dataclass
 class LabelSmoothing:
-    """A teacher's objective: cross-entropy to Eq. 1 targets smoothed by ``alpha``, on augmented
-    batches, mixed by CutMix with probability ``cutmix_prob`` (Table 1's +CutMix rows)."""
+    """A teacher's objective (``{kind: label_smoothing, alpha}``, lskd.objectives): cross-entropy
+    to Eq. 1 targets smoothed by ``alpha``, on augmented batches, mixed by CutMix with the
+    recipe's ``cutmix_prob`` (Table 1's +CutMix rows)."""
 
-    augment = True
+    alpha: float
+    kind: ClassVar[str] = "label_smoothing"
+    augment: ClassVar[bool] = True
+    cutmix_prob: float = field(default=0.0, init=False)  # the recipe's (prepare)
+    num_classes: int | None = field(default=None, init=False)
 
-    def __init__(self, alpha: float = 0.0, cutmix_prob: float = 0.0):
-        check_alpha(alpha)  # here too: a bad value fails before the data is loaded
-        self.alpha, self.cutmix_prob = alpha, cutmix_prob
-        self.record = {"alpha": alpha}  # what final.json and the resume guard record
-        self.num_classes = None
+    def __post_init__(self):
+        check_alpha(self.alpha)  # a bad value fails before the data is loaded
+
+    def prepare(self, sources) -> None:
+        self.cutmix_prob = sources.cutmix_prob
+
+    @property
+    def record(self) -> dict:
+        return {"objective": objectives.node(self)}
 
     def setup(self, num_classes: int, val_x, val_y, info: dict, precision: str) -> None:
         self.num_classes = num_classes

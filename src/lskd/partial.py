@@ -19,8 +19,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lskd import workflow as lw
 from lskd.paper import outputs
+from lskd.workflow import arguments, paths, targets
 
 # Inputs read as JSON records alone: a run not finished gets a stand-in record (a row, no numbers)
 STAND_INS = ("teacher_evals", "student_finals")
@@ -54,16 +54,13 @@ def stand_in(config: dict, path: str, like: dict) -> dict | None:
         return None
     kind, name, seed = match["kind"], match["name"], int(match["seed"])
     record = dict.fromkeys(k for k in like if k != "provenance")
-    record |= json.loads(lw.run_meta(config, name, seed, kind))
+    record |= json.loads(arguments.run_meta(config, name, seed, kind))
     entry = config[kind][name]
-    record |= {"arch": entry["arch"], "pending": True}
-    if kind == "teachers":
-        record["alpha"] = entry.get("alpha", 0.0)
-    else:
-        teacher = config["teachers"][entry["teacher"]]
-        record |= {key: entry.get(key) for key in ("lam", "temperature")}
+    record |= {"arch": entry["arch"], "objective": entry["objective"], "pending": True}
+    if kind == "students":
+        teacher = config["teachers"][paths.teacher_of(entry)]
         record |= {"teacher_arch": teacher["arch"], "teacher_recipe": teacher["recipe"],
-                   "teacher_alpha": teacher.get("alpha", 0.0)}  # fmt: skip
+                   "teacher_objective": teacher["objective"]}  # fmt: skip
     return record
 
 
@@ -98,7 +95,7 @@ def build_output(config: dict, output: outputs.Output, out: Path) -> Built:
     them, else without), at the same place under ``out`` as under results/."""
     stem = out / Path(output.stem).relative_to("results")
     stem.parent.mkdir(parents=True, exist_ok=True)
-    expected = lw.paper_inputs(config, output.kind, output.name)
+    expected = targets.paper_inputs(config, output.kind, output.name)
     present = {k: [p for p in files if Path(p).is_file()] for k, files in expected.items()}
     done = Built(f"{output.kind} {output.name}")
     done.waiting = sorted(  # the jobs the cost table reads are not runs
@@ -142,7 +139,7 @@ def build_claims(config: dict, out: Path) -> Built:
         return [p for p in present(files) if (Path(p).parent / "predictions.npz").is_file()]
 
     done = Built("CLAIMS.md")
-    expected = lw.claims_inputs(config)
+    expected = targets.claims_inputs(config)
     runs = ("teachers", "students", "bnn", "nmt")
     done.waiting = sorted({run_of(p) for k in runs for p in expected[k] if not Path(p).is_file()})
     distances = out / "tables/fig1_distances.csv"
@@ -164,7 +161,7 @@ def build_environment(config: dict, out: Path) -> Built:
     from lskd.paper import environment
 
     done = Built("environment")
-    records = [p for p in lw.provenance_records(config) if Path(p).is_file()]
+    records = [p for p in targets.provenance_records(config) if Path(p).is_file()]
     if not records:
         done.problem = "no record yet"
         return done
@@ -174,7 +171,7 @@ def build_environment(config: dict, out: Path) -> Built:
 
 
 def index(built: list[Built], config: dict) -> str:
-    runs = sorted({run_of(p) for p in lw.provenance_records(config)})
+    runs = sorted({run_of(p) for p in targets.provenance_records(config)})
     finished = [r for r in runs if r not in {w for b in built for w in b.waiting}]
     lines = [
         "# Results so far",

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from lskd import workflow as lw
 from lskd.cifar_archs import default_stem
 from lskd.data.subsets import pareto_class_sizes
+from lskd.workflow import arguments, config_file, paths
 
 # Training images and classes of each official release, as the paper and the releases give them
 OFFICIAL = {
@@ -52,7 +52,7 @@ class Job:
 
 def train_images(config: dict, dataset: str) -> int:
     """Training images of ``dataset`` after curation (its dataset.json where it exists)."""
-    info = Path(lw.DATA_DIR.format(dataset=dataset)) / "dataset.json"
+    info = Path(paths.DATA_DIR.format(dataset=dataset)) / "dataset.json"
     if info.exists():
         return int(json.loads(info.read_text())["counts"]["train"])
     spec = config["datasets"][dataset]
@@ -105,17 +105,17 @@ def jobs(config: dict) -> list[Job]:
     for name, t in teachers.items():
         epochs = 0 if t.get("weights") else 1  # released weights: validated, not trained
         n = passes(config["recipes"][t["recipe"]], t["dataset"]) * epochs
-        for seed in lw.seeds_of(config, name):
+        for seed in paths.seeds_of(config, name):
             own = cost(t, t["dataset"])
             out.append(Job("teachers", f"{name} seed {seed}", t["arch"], t["dataset"], n,
                            n * own, own))  # fmt: skip
     for name, s in config.get("students", {}).items():
-        teacher = teachers[s["teacher"]]
+        teacher = teachers[paths.teacher_of(s)]
         dataset = teacher["dataset"]
         n = passes(config["recipes"][s["recipe"]], dataset)
         t_fwd = cost(teacher, dataset) / 3
-        extra = train_images(config, dataset) * t_fwd if s.get("cache_teacher") else n * t_fwd
-        for seed in lw.seeds_of(config, name, "students"):
+        extra = train_images(config, dataset) * t_fwd if paths.cached_logits(s) else n * t_fwd
+        for seed in paths.seeds_of(config, name, "students"):
             own = cost(s, dataset)
             out.append(Job("students", f"{name} seed {seed}", s["arch"], dataset, n,
                            n * own + extra, own))  # fmt: skip
@@ -127,7 +127,7 @@ def jobs(config: dict) -> list[Job]:
             student = {"arch": arch, "stem": teacher.get("stem", "imagenet")}
             own = cost(student, dataset)
             total = n * (own + cost(teacher, dataset) / 3)
-            for seed in lw.seeds_of(config, "", "bnn"):
+            for seed in paths.seeds_of(config, "", "bnn"):
                 out.append(Job("BNN", f"ReActNet {step} from {name} seed {seed}", arch, dataset,
                                n, total, own))  # fmt: skip
     return out
@@ -158,7 +158,7 @@ def bill(config: dict, table: dict | None = None, loader_rate: float = LOADER_RA
     rate_of, estimated = rates(
         jobs_, table, lambda arch, size: 3 * forward_flops(arch, "imagenet", 3, size, flop_cache)
     )
-    train = lw.resources(config, "train")
+    train = arguments.resources(config, "train")
     gpus, limit_h = max(train["gpu"], 1), train["runtime"] / 60
     feed = config.get("threads", 1) * loader_rate  # images/s the job's loader workers decode
     rows, warnings = [], []
@@ -226,7 +226,8 @@ def main(configfile: str, throughput: str | None, loader_rate: float, out: str |
     import yaml
 
     config = yaml.safe_load(Path(configfile).read_text())
-    lw.validate_schema(config, str(lw.SRC.parent / "workflow/schemas/config.schema.yaml"))
+    schema = arguments.SRC.parent / "workflow/schemas/config.schema.yaml"
+    config_file.validate_schema(config, str(schema))
     table = json.loads(Path(throughput).read_text()) if throughput else None
     frame, groups, warnings = bill(config, table, loader_rate)
     text = render(groups, warnings, configfile)

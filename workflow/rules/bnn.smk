@@ -2,15 +2,15 @@
 
 
 rule bnn_step1:
-    """ReActNet step 1: binary activations, real weights, soft-label KD (Eq. 4)."""
+    """ReActNet step 1: binary activations, real weights, distilled (bnn.objective: Eq. 4)."""
     input:
-        teacher_model=f"{lw.TEACHER_DIR}/model.pt",
-        teacher_final=f"{lw.TEACHER_DIR}/final.json",
-        manifest=f"{lw.DATA_DIR}/manifest.csv",
+        teacher_model=f"{paths.TEACHER_DIR}/model.pt",
+        teacher_final=f"{paths.TEACHER_DIR}/final.json",
+        manifest=f"{paths.DATA_DIR}/manifest.csv",
     output:
-        model=f"{lw.pattern('bnn', step=1)}/model.pt",
-        metrics=f"{lw.pattern('bnn', step=1)}/metrics.csv",
-        final=f"{lw.pattern('bnn', step=1)}/final.json",
+        model=f"{paths.pattern('bnn', step=1)}/model.pt",
+        metrics=f"{paths.pattern('bnn', step=1)}/metrics.csv",
+        final=f"{paths.pattern('bnn', step=1)}/final.json",
     log:
         "results/logs/bnn/{dataset}/{teacher}_seed{seed}_step1.log",
     benchmark:
@@ -19,22 +19,23 @@ rule bnn_step1:
         "../../envs/lskd.yaml"
     threads: config["threads"]
     resources:
-        **lw.resources(config, "train"),
+        **arguments.resources(config, "train"),
     params:
-        code=lw.code("train-student"),
-        tensorboard=lw.tensorboard_flag(config),
-        launch=lw.launcher(config),
-        data=lw.data_dir,
-        out=lw.folder,
+        code=lambda wc: arguments.code("train", arguments.objective(config, wc.teacher, "bnn")),
+        tensorboard=arguments.tensorboard_flag(config),
+        launch=arguments.launcher(config),
+        data=paths.data_dir,
+        out=paths.folder,
         arch="reactnet_resnet18_step1",
         init=[],
         recipe=json.dumps(config["recipes"][config["bnn"]["step1"]], sort_keys=True),
-        meta=lambda wc: lw.run_meta(config, wc.teacher, int(wc.seed), "bnn", step=1),
+        meta=lambda wc: arguments.run_meta(config, wc.teacher, int(wc.seed), "bnn", step=1),
         stem=config["bnn"]["stem"],
-        precision=lw.precision_args(config),
+        objective=lambda wc: arguments.objective_json(config, wc.teacher, "bnn"),
+        precision=arguments.precision_args(config),
     shell:
-        "{params.launch} train-student --data {params.data:q} --out {params.out:q}"
-        " --arch {params.arch} --stem {params.stem} {params.init:q}"
+        "{params.launch} train --data {params.data:q} --out {params.out:q}"
+        " --arch {params.arch} --stem {params.stem} {params.init:q} --objective {params.objective:q}"
         " --teacher-model {input.teacher_model:q} --teacher-final {input.teacher_final:q}"
         " --recipe {params.recipe:q} --seed {wildcards.seed} --meta {params.meta:q}"
         " {params.precision} {params.tensorboard} --threads {threads} > {log:q} 2>&1"
@@ -44,13 +45,13 @@ rule bnn_step1:
 use rule bnn_step1 as bnn_step2 with:
     input:
         step1=rules.bnn_step1.output.model,
-        teacher_model=f"{lw.TEACHER_DIR}/model.pt",
-        teacher_final=f"{lw.TEACHER_DIR}/final.json",
-        manifest=f"{lw.DATA_DIR}/manifest.csv",
+        teacher_model=f"{paths.TEACHER_DIR}/model.pt",
+        teacher_final=f"{paths.TEACHER_DIR}/final.json",
+        manifest=f"{paths.DATA_DIR}/manifest.csv",
     output:
-        model=f"{lw.pattern('bnn', step=2)}/model.pt",
-        metrics=f"{lw.pattern('bnn', step=2)}/metrics.csv",
-        final=f"{lw.pattern('bnn', step=2)}/final.json",
+        model=f"{paths.pattern('bnn', step=2)}/model.pt",
+        metrics=f"{paths.pattern('bnn', step=2)}/metrics.csv",
+        final=f"{paths.pattern('bnn', step=2)}/final.json",
     log:
         "results/logs/bnn/{dataset}/{teacher}_seed{seed}_step2.log",
     benchmark:
@@ -59,4 +60,4 @@ use rule bnn_step1 as bnn_step2 with:
         arch="reactnet_resnet18",
         init=lambda wc, input: ["--init-from", input.step1],
         recipe=json.dumps(config["recipes"][config["bnn"]["step2"]], sort_keys=True),
-        meta=lambda wc: lw.run_meta(config, wc.teacher, int(wc.seed), "bnn", step=2),
+        meta=lambda wc: arguments.run_meta(config, wc.teacher, int(wc.seed), "bnn", step=2),

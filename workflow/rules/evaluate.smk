@@ -1,13 +1,13 @@
 rule evaluate_teacher:
     """Accuracy, stability metrics (Algorithm 1, Eq. 2, Eq. 5) and class-mean probabilities."""
     input:
-        model=f"{lw.TEACHER_DIR}/model.pt",
-        final=f"{lw.TEACHER_DIR}/final.json",
-        manifest=f"{lw.DATA_DIR}/manifest.csv",
+        model=f"{paths.TEACHER_DIR}/model.pt",
+        final=f"{paths.TEACHER_DIR}/final.json",
+        manifest=f"{paths.DATA_DIR}/manifest.csv",
     output:
-        evaluation=f"{lw.TEACHER_DIR}/eval/eval.json",
-        class_means=f"{lw.TEACHER_DIR}/eval/class_mean_probs.csv",
-        predictions=f"{lw.TEACHER_DIR}/eval/predictions.npz",
+        evaluation=f"{paths.TEACHER_DIR}/eval/eval.json",
+        class_means=f"{paths.TEACHER_DIR}/eval/class_mean_probs.csv",
+        predictions=f"{paths.TEACHER_DIR}/eval/predictions.npz",
     log:
         "results/logs/evaluate/{dataset}/{teacher}_seed{seed}.log",
     benchmark:
@@ -16,12 +16,12 @@ rule evaluate_teacher:
         "../../envs/lskd.yaml"
     threads: config["threads"]
     resources:
-        **lw.resources(config, "evaluate"),
+        **arguments.resources(config, "evaluate"),
     params:
-        code=lw.code("evaluate"),
-        data=lw.data_dir,
-        out=lw.folder,
-        precision=lw.precision_args(config),
+        code=arguments.code("evaluate"),
+        data=paths.data_dir,
+        out=paths.folder,
+        precision=arguments.precision_args(config),
     shell:
         "python -m lskd evaluate --model {input.model:q} --final {input.final:q}"
         " --data {params.data:q} --out {params.out:q} {params.precision} --threads {threads}"
@@ -32,29 +32,29 @@ rule evaluate_student:
     """A student's (or ReActNet step 2's) evaluation: its per-image predictions, from the same
     pass as its accuracy, are what CLAIMS.md's paired bootstrap resamples."""
     input:
-        model=f"{lw.EVALUATED_DIR}/model.pt",
-        final=f"{lw.EVALUATED_DIR}/final.json",
-        manifest=f"{lw.DATA_DIR}/manifest.csv",
+        model=f"{paths.EVALUATED_DIR}/model.pt",
+        final=f"{paths.EVALUATED_DIR}/final.json",
+        manifest=f"{paths.DATA_DIR}/manifest.csv",
     output:
-        evaluation=f"{lw.EVALUATED_DIR}/eval/eval.json",
-        class_means=f"{lw.EVALUATED_DIR}/eval/class_mean_probs.csv",
-        predictions=f"{lw.EVALUATED_DIR}/eval/predictions.npz",
+        evaluation=f"{paths.EVALUATED_DIR}/eval/eval.json",
+        class_means=f"{paths.EVALUATED_DIR}/eval/class_mean_probs.csv",
+        predictions=f"{paths.EVALUATED_DIR}/eval/predictions.npz",
     log:
         "results/logs/evaluate/{dataset}/{run}.log",
     benchmark:
         "results/benchmarks/evaluate_student/{dataset}/{run}.tsv"
     wildcard_constraints:
-        run=lw.EVALUATED_RUN,
+        run=paths.EVALUATED_RUN,
     conda:
         "../../envs/lskd.yaml"
     threads: config["threads"]
     resources:
-        **lw.resources(config, "evaluate"),
+        **arguments.resources(config, "evaluate"),
     params:
-        code=lw.code("evaluate"),
-        data=lw.data_dir,
-        out=lw.folder,
-        precision=lw.precision_args(config),
+        code=arguments.code("evaluate"),
+        data=paths.data_dir,
+        out=paths.folder,
+        precision=arguments.precision_args(config),
     shell:
         "python -m lskd evaluate --model {input.model:q} --final {input.final:q}"
         " --data {params.data:q} --out {params.out:q} {params.precision} --threads {threads}"
@@ -64,10 +64,10 @@ rule evaluate_student:
 rule penultimate_features:
     """Penultimate activations of Figure 1's three classes, train and val, and the templates."""
     input:
-        model=f"{lw.TEACHER_DIR}/model.pt",
-        manifest=f"{lw.DATA_DIR}/manifest.csv",
+        model=f"{paths.TEACHER_DIR}/model.pt",
+        manifest=f"{paths.DATA_DIR}/manifest.csv",
     output:
-        f"{lw.TEACHER_DIR}/eval/penultimate.npz",
+        f"{paths.TEACHER_DIR}/eval/penultimate.npz",
     log:
         "results/logs/features/{dataset}/{teacher}_seed{seed}.log",
     benchmark:
@@ -76,13 +76,13 @@ rule penultimate_features:
         "../../envs/lskd.yaml"
     threads: config["threads"]
     resources:
-        **lw.resources(config, "evaluate"),
+        **arguments.resources(config, "evaluate"),
     params:
-        code=lw.code("features"),
-        data=lw.data_dir,
+        code=arguments.code("features"),
+        data=paths.data_dir,
         classes=config["figures"]["fig1"]["classes"],
         per_class=config["figures"]["fig1"]["per_class"],
-        precision=lw.precision_args(config),
+        precision=arguments.precision_args(config),
     shell:
         "python -m lskd features --model {input.model:q} --data {params.data:q}"
         " --classes {params.classes:q} --per-class {params.per_class} --out {output:q}"

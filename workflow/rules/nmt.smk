@@ -2,9 +2,9 @@
 # smoothing, then a word-level KD student of each (the --user-dir criterion word_kd).
 from lskd.nmt import LANGS, SPLITS
 
-NMT = lw.NMT_DIR
-NMT_TEACHER = lw.pattern("nmt", role="teachers")
-NMT_STUDENT = lw.pattern("nmt", role="students")
+NMT = paths.NMT_DIR
+NMT_TEACHER = paths.pattern("nmt", role="teachers")
+NMT_STUDENT = paths.pattern("nmt", role="students")
 
 
 rule nmt_prepare:
@@ -20,10 +20,10 @@ rule nmt_prepare:
     conda:
         "../../envs/lskd.yaml"
     params:
-        code=lw.code("nmt-prepare"),
+        code=arguments.code("nmt-prepare"),
         spec=json.dumps(config["nmt"]["corpus"], sort_keys=True),
         merges=config["nmt"]["bpe_merges"],
-        out=lw.folder,
+        out=paths.folder,
     shell:
         "python -m lskd nmt-prepare --spec {params.spec:q} --merges {params.merges}"
         " --out {params.out:q} > {log:q} 2>&1"
@@ -44,7 +44,7 @@ rule nmt_binarize:
         "../../envs/lskd.yaml"
     threads: config["threads"]
     params:
-        code=lw.code("nmt-binarize"),
+        code=arguments.code("nmt-binarize"),
         tok=lambda wc, input: os.path.dirname(input.codes),
     shell:
         "python -m lskd nmt-binarize --codes {input.codes:q} --tok {params.tok:q} --out {output:q}"
@@ -67,19 +67,18 @@ rule nmt_teacher:
         "../../envs/lskd.yaml"
     threads: config["threads"]
     resources:
-        **lw.resources(config, "nmt"),
+        **arguments.resources(config, "nmt"),
     params:
-        code=lw.code("nmt-train"),
-        tensorboard=lw.tensorboard_flag(config),
+        code=arguments.code("nmt-train"),
+        tensorboard=arguments.tensorboard_flag(config),
         model=json.dumps(config["nmt"]["model"], sort_keys=True),
         train=json.dumps(config["nmt"]["train"], sort_keys=True),
-        label_smoothing=lambda wc: config["nmt"]["teachers"][wc.teacher],
-        meta=lambda wc: lw.nmt_meta(config, "teacher", wc.teacher, int(wc.seed)),
-        out=lw.folder,
+        objective=lambda wc: arguments.objective_json(config, wc.teacher, "nmt_teachers"),
+        meta=lambda wc: arguments.nmt_meta(config, "teacher", wc.teacher, int(wc.seed)),
+        out=paths.folder,
     shell:
         "python -m lskd nmt-train --data-bin {input.data_bin:q} --out {params.out:q}"
-        " --model {params.model:q} --train {params.train:q}"
-        " --label-smoothing {params.label_smoothing}"
+        " --model {params.model:q} --train {params.train:q} --objective {params.objective:q}"
         " --seed {wildcards.seed} --meta {params.meta:q} {params.tensorboard} --threads {threads}"
         " > {log:q} 2>&1"
 
@@ -90,7 +89,7 @@ rule nmt_export_topk:
         teacher=rules.nmt_teacher.output.model,
         data_bin=rules.nmt_binarize.output,
     output:
-        f"{NMT_TEACHER}/topk.pt",
+        f"{NMT_TEACHER}/{paths.NMT_TOPK}",
     log:
         "results/logs/nmt/teachers/{teacher}_seed{seed}_topk.log",
     benchmark:
@@ -99,21 +98,20 @@ rule nmt_export_topk:
         "../../envs/lskd.yaml"
     threads: config["threads"]
     resources:
-        **lw.resources(config, "evaluate"),
+        **arguments.resources(config, "evaluate"),
     params:
-        code=lw.code("nmt-export-topk"),
-        k=config["nmt"]["kd"]["topk"],
-        temperature=config["nmt"]["kd"]["temperature"],
+        code=arguments.code("nmt-export-topk"),
+        objective=json.dumps(config["nmt"]["student"]["objective"], sort_keys=True),
     shell:
         "python -m lskd nmt-export-topk --teacher {input.teacher:q} --data-bin {input.data_bin:q}"
-        " --k {params.k} --temperature {params.temperature} --out {output:q}"
+        " --objective {params.objective:q} --out {output:q}"
         " --threads {threads} > {log:q} 2>&1"
 
 
 rule nmt_student:
     """fairseq-train a student of a teacher with the word_kd criterion."""
     input:
-        unpack(lambda wc: lw.nmt_student_inputs(config, wc.teacher, int(wc.seed))),
+        unpack(lambda wc: paths.nmt_student_inputs(config, wc.teacher, int(wc.seed))),
     output:
         model=f"{NMT_STUDENT}/model.pt",
         curve=f"{NMT_STUDENT}/curve.csv",
@@ -126,37 +124,35 @@ rule nmt_student:
         "../../envs/lskd.yaml"
     threads: config["threads"]
     resources:
-        **lw.resources(config, "nmt"),
+        **arguments.resources(config, "nmt"),
     params:
-        code=lw.code("nmt-train"),
-        tensorboard=lw.tensorboard_flag(config),
+        code=arguments.code("nmt-train"),
+        tensorboard=arguments.tensorboard_flag(config),
         model=json.dumps(config["nmt"]["model"], sort_keys=True),
         train=json.dumps(config["nmt"]["train"], sort_keys=True),
-        kd=json.dumps(config["nmt"]["kd"], sort_keys=True),
-        label_smoothing=config["nmt"]["kd"]["label_smoothing"],
+        objective=json.dumps(config["nmt"]["student"]["objective"], sort_keys=True),
         source=lambda wc, input: (
             ["--topk-file", input.topk]
             if "topk" in input.keys()
             else ["--teacher", input.teacher]
         ),
-        meta=lambda wc: lw.nmt_meta(config, "student", wc.teacher, int(wc.seed)),
-        out=lw.folder,
+        meta=lambda wc: arguments.nmt_meta(config, "student", wc.teacher, int(wc.seed)),
+        out=paths.folder,
     shell:
         "python -m lskd nmt-train --data-bin {input.data_bin:q} --out {params.out:q}"
-        " --model {params.model:q} --train {params.train:q}"
-        " --label-smoothing {params.label_smoothing}"
-        " --kd {params.kd:q} {params.source:q} --seed {wildcards.seed} --meta {params.meta:q}"
+        " --model {params.model:q} --train {params.train:q} --objective {params.objective:q}"
+        " {params.source:q} --seed {wildcards.seed} --meta {params.meta:q}"
         " {params.tensorboard} --threads {threads} > {log:q} 2>&1"
 
 
 rule nmt_test:
     """BLEU of a teacher or student on the test split (fairseq-generate, beam search)."""
     input:
-        model=f"{lw.pattern('nmt')}/model.pt",
+        model=f"{paths.pattern('nmt')}/model.pt",
         data_bin=rules.nmt_binarize.output,
     output:
-        bleu=f"{lw.pattern('nmt')}/test.json",
-        generated=f"{lw.pattern('nmt')}/test.generate.txt",
+        bleu=f"{paths.pattern('nmt')}/test.json",
+        generated=f"{paths.pattern('nmt')}/test.generate.txt",
     log:
         "results/logs/nmt/{role}/{teacher}_seed{seed}_test.log",
     benchmark:
@@ -167,9 +163,9 @@ rule nmt_test:
         "../../envs/lskd.yaml"
     threads: config["threads"]
     resources:
-        **lw.resources(config, "evaluate"),
+        **arguments.resources(config, "evaluate"),
     params:
-        code=lw.code("nmt-test"),
+        code=arguments.code("nmt-test"),
         beam=config["nmt"]["train"]["beam"],
     shell:
         "python -m lskd nmt-test --data-bin {input.data_bin:q} --model {input.model:q} --beam {params.beam}"

@@ -7,7 +7,7 @@ from lskd.paper.results import reference_digest
 rule table:
     """A table of lskd/paper/outputs.py: CSV (its numbers), Markdown and LaTeX (as shown)."""
     input:
-        unpack(lambda wc: lw.paper_inputs(config, "table", wc.table)),
+        unpack(lambda wc: targets.paper_inputs(config, "table", wc.table)),
     output:
         report(
             multiext("results/tables/{table}", ".csv", ".md", ".tex"),
@@ -19,15 +19,15 @@ rule table:
     benchmark:
         "results/benchmarks/table/{table}.tsv"
     wildcard_constraints:
-        table=lw.output_pattern("table"),
+        table=targets.output_pattern("table"),
     conda:
         "../../envs/lskd.yaml"
     params:
-        code=lw.code("paper"),
-        builder=lambda wc: lw.builder_code("table", wc.table),
-        table_caption=lambda wc: lw.caption("table", wc.table),
-        inputs=lw.paper_arguments,
-        stem=lw.stem,
+        code=arguments.code("paper"),
+        builder=lambda wc: arguments.builder_code("table", wc.table),
+        table_caption=lambda wc: arguments.caption("table", wc.table),
+        inputs=arguments.paper_arguments,
+        stem=paths.stem,
     shell:
         "python -m lskd paper table {wildcards.table:q} {params.inputs:q} --out {params.stem:q}"
         " > {log:q} 2>&1"
@@ -36,7 +36,7 @@ rule table:
 rule figure:
     """A figure of lskd/paper/outputs.py: PNG and PDF."""
     input:
-        unpack(lambda wc: lw.paper_inputs(config, "figure", wc.figure)),
+        unpack(lambda wc: targets.paper_inputs(config, "figure", wc.figure)),
     output:
         report(
             multiext("results/figures/{figure}", ".png", ".pdf"),
@@ -48,15 +48,15 @@ rule figure:
     benchmark:
         "results/benchmarks/figure/{figure}.tsv"
     wildcard_constraints:
-        figure=lw.output_pattern("figure"),
+        figure=targets.output_pattern("figure"),
     conda:
         "../../envs/lskd.yaml"
     params:
-        code=lw.code("paper"),
-        builder=lambda wc: lw.builder_code("figure", wc.figure),
-        figure_caption=lambda wc: lw.caption("figure", wc.figure),
-        inputs=lw.paper_arguments,
-        stem=lw.stem,
+        code=arguments.code("paper"),
+        builder=lambda wc: arguments.builder_code("figure", wc.figure),
+        figure_caption=lambda wc: arguments.caption("figure", wc.figure),
+        inputs=arguments.paper_arguments,
+        stem=paths.stem,
     shell:
         "python -m lskd paper figure {wildcards.figure:q} {params.inputs:q} --out {params.stem:q}"
         " > {log:q} 2>&1"
@@ -66,7 +66,7 @@ rule claims:
     """results/CLAIMS.md: each claim (a)-(m) of the paper with this run's evidence: effect, 95 %
     interval (seeds and a paired bootstrap over the test images), n and a verdict."""
     input:
-        unpack(lambda wc: lw.claims_inputs(config)),
+        unpack(lambda wc: targets.claims_inputs(config)),
     output:
         report("results/CLAIMS.md", caption="../report/claims.rst", category="Claims"),
     log:
@@ -76,7 +76,7 @@ rule claims:
     conda:
         "../../envs/lskd.yaml"
     params:
-        code=lw.code("claims"),
+        code=arguments.code("claims"),
         settings=json.dumps(config["claims"], sort_keys=True),
     shell:
         "python -m lskd claims --teachers {input.teachers:q} --students {input.students:q}"
@@ -101,7 +101,7 @@ rule claims_paper:
     conda:
         "../../envs/lskd.yaml"
     params:
-        code=lw.code("claims"),
+        code=arguments.code("claims"),
         reference=reference_digest(),  # lskd/paper/reference/*.csv
         settings=json.dumps(config["claims"], sort_keys=True),
     shell:
@@ -113,7 +113,7 @@ rule environment:
     """results/environment.md: the provenance of every record, per field, and where records
     disagree (two torch versions, two commits); environment.csv: one row per record."""
     input:
-        lw.provenance_records(config),
+        targets.provenance_records(config),
     output:
         report(
             "results/environment.md",
@@ -128,8 +128,8 @@ rule environment:
     conda:
         "../../envs/lskd.yaml"
     params:
-        code=lw.code("environment"),
-        stem=lw.stem,
+        code=arguments.code("environment"),
+        stem=paths.stem,
     shell:
         "python -m lskd environment --records {input:q} --out {params.stem:q} > {log:q} 2>&1"
 
@@ -138,15 +138,15 @@ rule cost:
     """Wall time and peak memory per rule group, from every other job's benchmark file (its
     own cannot be among them), beside the run's wall-clock time."""
     input:
-        benchmarks=lw.benchmark_files(config),
+        benchmarks=targets.benchmark_files(config),
     output:
         report(
-            lw.output_files("table", "cost"),
+            targets.output_files("table", "cost"),
             caption="../report/table.rst",
             category="Cost",
         ),
         report(
-            lw.output_files("figure", "cost"),
+            targets.output_files("figure", "cost"),
             caption="../report/figure.rst",
             category="Cost",
         ),
@@ -155,11 +155,11 @@ rule cost:
     conda:
         "../../envs/lskd.yaml"
     params:
-        code=lw.code("paper"),
-        builder=lw.builder_code("table", "cost"),
-        table_caption=lw.caption("table", "cost"),
-        figure_caption=lw.caption("figure", "cost"),
-        stems=lw.stems,  # the table's, the figure's
+        code=arguments.code("paper"),
+        builder=arguments.builder_code("table", "cost"),
+        table_caption=arguments.caption("table", "cost"),
+        figure_caption=arguments.caption("figure", "cost"),
+        stems=paths.stems,  # the table's, the figure's
     shell:
         "python -m lskd paper table cost --benchmarks {input.benchmarks:q}"
         " --out {params.stems[0]:q} > {log:q} 2>&1 && python -m lskd paper figure cost"
@@ -185,8 +185,8 @@ rule partial:
     conda:
         "../../envs/lskd.yaml"
     params:
-        code=lw.partial_code(),
-        finished=lw.finished_records(config),
+        code=arguments.partial_code(),
+        finished=targets.finished_records(config),
         config=json.dumps(config, sort_keys=True),
     shell:
         "python -m lskd.partial --config {params.config:q} --out {output:q} > {log:q} 2>&1"

@@ -1,36 +1,38 @@
-rule cache_teacher:
-    """Teacher logits on the unaugmented training images, shared by its cached students."""
+rule teacher_logits:
+    """A teacher's logits on the unaugmented training images, read by its students whose
+    objective has teacher_logits: cached."""
     input:
-        model=f"{lw.TEACHER_DIR}/model.pt",
-        manifest=f"{lw.DATA_DIR}/manifest.csv",
+        model=f"{paths.TEACHER_DIR}/model.pt",
+        manifest=f"{paths.DATA_DIR}/manifest.csv",
     output:
-        f"{lw.TEACHER_DIR}/cache/train_logits.pt",
+        f"{paths.TEACHER_DIR}/{paths.TEACHER_LOGITS}",
     log:
-        "results/logs/cache/{dataset}/{teacher}_seed{seed}.log",
+        "results/logs/teacher_logits/{dataset}/{teacher}_seed{seed}.log",
     benchmark:
-        "results/benchmarks/cache_teacher/{dataset}/{teacher}_seed{seed}.tsv"
+        "results/benchmarks/teacher_logits/{dataset}/{teacher}_seed{seed}.tsv"
     conda:
         "../../envs/lskd.yaml"
     threads: config["threads"]
     resources:
-        **lw.resources(config, "evaluate"),
+        **arguments.resources(config, "evaluate"),
     params:
-        code=lw.code("cache-teacher"),
-        data=lw.data_dir,
-        precision=lw.precision_args(config),
+        code=arguments.code("teacher-logits"),
+        data=paths.data_dir,
+        precision=arguments.precision_args(config),
     shell:
-        "python -m lskd cache-teacher --model {input.model:q} --data {params.data:q}"
+        "python -m lskd teacher-logits --model {input.model:q} --data {params.data:q}"
         " --out {output:q} {params.precision} --threads {threads} > {log:q} 2>&1"
 
 
 rule train_student:
-    """Distill one student from its frozen teacher (Eq. 4, or Appendix E's mix with lam > 0)."""
+    """Distill one student from its frozen teacher (its objective: Eq. 4, or Appendix E's mix
+    with lam > 0)."""
     input:
-        unpack(lambda wc: lw.student_inputs(config, wc.student, int(wc.seed))),
+        unpack(lambda wc: paths.student_inputs(config, wc.student, int(wc.seed))),
     output:
-        model=f"{lw.STUDENT_DIR}/model.pt",
-        metrics=f"{lw.STUDENT_DIR}/metrics.csv",
-        final=f"{lw.STUDENT_DIR}/final.json",
+        model=f"{paths.STUDENT_DIR}/model.pt",
+        metrics=f"{paths.STUDENT_DIR}/metrics.csv",
+        final=f"{paths.STUDENT_DIR}/final.json",
     log:
         "results/logs/students/{dataset}/{student}_seed{seed}.log",
     benchmark:
@@ -39,30 +41,33 @@ rule train_student:
         "../../envs/lskd.yaml"
     threads: config["threads"]
     resources:
-        **lw.resources(config, "train"),
+        **arguments.resources(config, "train"),
     params:
-        code=lw.code("train-student"),
-        tensorboard=lw.tensorboard_flag(config),
-        launch=lw.launcher(config),
-        data=lw.data_dir,
-        out=lw.folder,
-        arch=lambda wc: config["students"][wc.student]["arch"],
-        lam=lambda wc: config["students"][wc.student]["lam"],
-        temperature=lambda wc: config["students"][wc.student]["temperature"],
-        stem=lambda wc: config["students"][wc.student]["stem"],
-        recipe=lambda wc: lw.recipe_json(config, wc.student, "students"),
-        meta=lambda wc: lw.run_meta(config, wc.student, int(wc.seed), "students"),
-        cache=lambda wc, input: (
-            ["--teacher-cache", input.cache] if "cache" in input.keys() else []
+        code=lambda wc: arguments.code(
+            "train", arguments.objective(config, wc.student, "students")
         ),
-        precision=lw.precision_args(config),
+        tensorboard=arguments.tensorboard_flag(config),
+        launch=arguments.launcher(config),
+        data=paths.data_dir,
+        out=paths.folder,
+        arch=lambda wc: config["students"][wc.student]["arch"],
+        objective=lambda wc: arguments.objective_json(config, wc.student, "students"),
+        stem=lambda wc: config["students"][wc.student]["stem"],
+        recipe=lambda wc: arguments.recipe_json(config, wc.student, "students"),
+        meta=lambda wc: arguments.run_meta(config, wc.student, int(wc.seed), "students"),
+        logits=lambda wc, input: (
+            ["--teacher-logits", input.teacher_logits]
+            if "teacher_logits" in input.keys()
+            else []
+        ),
+        precision=arguments.precision_args(config),
         init=lambda wc, input: (
             ["--init-from", input.init] if "init" in input.keys() else []
         ),
     shell:
-        "{params.launch} train-student --data {params.data:q} --out {params.out:q}"
+        "{params.launch} train --data {params.data:q} --out {params.out:q}"
         " --arch {params.arch} --stem {params.stem} --teacher-model {input.teacher_model:q}"
-        " --teacher-final {input.teacher_final:q} {params.cache:q}"
-        " --lam {params.lam} --temperature {params.temperature}"
+        " --teacher-final {input.teacher_final:q} {params.logits:q}"
+        " --objective {params.objective:q}"
         " --recipe {params.recipe:q} --seed {wildcards.seed} --meta {params.meta:q}"
         " {params.precision} {params.init:q} {params.tensorboard} --threads {threads} > {log:q} 2>&1"

@@ -124,7 +124,7 @@ def _curate(spec: dict, out_dir: Path, require_classes) -> None:
     }
     if spec.get("augment"):
         info["augment"] = spec["augment"]  # lskd.data.batches.augmentation reads it
-    # small: keep its decoded pixels for every job (lskd.workflow.keeps_pixels: the workflow's
+    # small: keep its decoded pixels for every job (lskd.workflow.paths.keeps_pixels: the workflow's
     # curate_fashion_mnist rule declares them)
     in_memory = spec["kind"] == "fashion_mnist"
     if in_memory:

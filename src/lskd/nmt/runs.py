@@ -125,22 +125,19 @@ def train_command(data_bin: str, save_dir: str, model: dict, train: dict, seed: 
     ]  # fmt: skip
 
 
-def criterion_args(
-    label_smoothing: float,
-    kd: dict | None = None,
-    teacher: str | None = None,
-    topk_file: str | None = None,
-) -> list[str]:
-    """Teachers: label smoothing alone. Students: word_kd from a teacher or its top-k file."""
-    smoothing = ["--label-smoothing", str(label_smoothing)]
-    if kd is None:
+def criterion_args(objective: dict, teacher: str | None = None, topk_file: str | None = None):
+    """fairseq's criterion for an objective node (the config's, as image runs have): a teacher's
+    ``label_smoothing`` (alpha: fairseq's --label-smoothing, which is Eq. 1's), a student's
+    ``distillation`` (word_kd, its hard term smoothed by the node's alpha) from a teacher run
+    online or its exported top-k (``teacher_logits`` online or cached)."""
+    smoothing = ["--label-smoothing", str(objective["alpha"])]
+    if objective["kind"] == "label_smoothing":
         return ["--criterion", "label_smoothed_cross_entropy", *smoothing]
-    args = [
-        "--criterion", "word_kd", *smoothing,
-        "--kd-lam", str(kd["lam"]), "--kd-topk", str(kd["topk"]),
-        "--kd-temperature", str(kd["temperature"]),
-    ]  # fmt: skip
-    return args + (["--kd-topk-file", topk_file] if topk_file else ["--kd-teacher", teacher])
+    if objective["kind"] != "distillation":
+        raise ValueError(f"objective kind {objective['kind']!r}: label_smoothing or distillation")
+    source = ["--kd-topk-file", topk_file] if topk_file else ["--kd-teacher", teacher]
+    node = json.dumps(objective, sort_keys=True)
+    return ["--criterion", "word_kd", *smoothing, "--objective", node, *source]
 
 
 _JSON_RECORD = re.compile(r"\| (train|valid) \| (\{.*\})$")

@@ -1,16 +1,19 @@
 """Word-level knowledge distillation for fairseq (Tan et al., 2019), registered as the criterion
 ``word_kd`` (fairseq-train --user-dir <lskd/nmt/fairseq_plugin> --criterion word_kd):
 
-    loss = kd_lam * label-smoothed NLL of the reference (fairseq's own)
-         + (1 - kd_lam) * T^2 * sum_t CE(teacher top-k_t, softmax(s_t / T))
+    loss = lam * label-smoothed NLL of the reference (fairseq's own)
+         + (1 - lam) * T^2 * sum_t CE(teacher top-k_t, softmax(s_t / T))
 
-summed over non-padding target tokens, like fairseq's label_smoothed_cross_entropy. ``kd_lam``
-weights the hard term as the image students' ``lam`` does (Appendix E); Tan et al.'s lambda
-weights the KD term, so theirs is 1 - kd_lam. The teacher's
+summed over non-padding target tokens, like fairseq's label_smoothed_cross_entropy. ``lam``,
+``temperature`` and ``topk`` come from the run's objective node (``--objective``, the config's
+``nmt.student.objective``, as image students'); ``lam`` weights the hard term as the image
+students' does (Appendix E); Tan et al.'s lambda weights the KD term, so theirs is 1 - lam. The
+teacher's
 soft labels exist for training sentences only (the top-k file), so validation reports the
 label-smoothed NLL alone: the same number for every student, whatever its teacher.
 """
 
+import json
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -29,11 +32,10 @@ LN2 = 0.6931471805599453
 
 @dataclass
 class WordKDConfig(LabelSmoothedCrossEntropyCriterionConfig):
-    kd_lam: float = field(
-        default=0.5, metadata={"help": "weight of the hard (label-smoothed NLL) term"}
+    objective: str = field(
+        default="",
+        metadata={"help": "the distillation objective node (JSON): lam, temperature, topk"},
     )
-    kd_temperature: float = field(default=1.0, metadata={"help": "softmax temperature T"})
-    kd_topk: int = field(default=8, metadata={"help": "teacher tokens kept per position"})
     # fairseq builds argparse types from these annotations: it needs Optional, not "str | None"
     kd_topk_file: Optional[str] = field(  # noqa: UP045
         default=None, metadata={"help": "cached teacher top-k (lskd nmt-export-topk)"}
@@ -57,9 +59,7 @@ class WordKDCriterion(LabelSmoothedCrossEntropyCriterion):
         task,
         sentence_avg,
         label_smoothing,
-        kd_lam,
-        kd_temperature,
-        kd_topk,
+        objective,
         kd_topk_file=None,
         kd_teacher=None,
         ignore_prefix_size=0,
@@ -68,11 +68,12 @@ class WordKDCriterion(LabelSmoothedCrossEntropyCriterion):
         super().__init__(task, sentence_avg, label_smoothing, ignore_prefix_size, report_accuracy)
         if (kd_topk_file is None) == (kd_teacher is None):
             raise ValueError("word_kd: give exactly one of --kd-topk-file and --kd-teacher")
-        self.kd_lam, self.temperature = kd_lam, kd_temperature
+        node = json.loads(objective)
+        self.lam, self.temperature, topk = node["lam"], node["temperature"], node["topk"]
         if kd_topk_file:
-            self.teacher = TopkCache(kd_topk_file, kd_topk, kd_temperature)
+            self.teacher = TopkCache(kd_topk_file, topk, self.temperature)
         else:
-            self.teacher = OnlineTeacher(kd_teacher, task, kd_topk, kd_temperature)
+            self.teacher = OnlineTeacher(kd_teacher, task, topk, self.temperature)
 
     def forward(self, model, sample, reduce=True):
         net_output = model(**sample["net_input"])
@@ -89,7 +90,7 @@ class WordKDCriterion(LabelSmoothedCrossEntropyCriterion):
         index, prob = self.teacher(sample, self.padding_idx)
         mask = sample["target"].ne(self.padding_idx)
         kd = kd_cross_entropy(net_output[0], index, prob, mask, self.temperature)
-        loss = self.kd_lam * ls_loss + (1 - self.kd_lam) * self.temperature**2 * kd
+        loss = self.lam * ls_loss + (1 - self.lam) * self.temperature**2 * kd
         return loss, sample_size, logging_output | {"loss": loss.data, "kd_loss": kd.data}
 
     @classmethod

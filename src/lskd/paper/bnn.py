@@ -7,12 +7,13 @@ import pandas as pd
 
 from lskd.paper import LS_COLORS
 from lskd.paper.kd_tables import teacher_columns
-from lskd.paper.results import fmt, paper_datasets_of, paper_match, read_jsons, reference
+from lskd.paper.results import fmt, paper_datasets_of, paper_match, reference
+from lskd.records import read_runs
 
 
 def _curves(final_paths) -> pd.DataFrame:
     """Per-epoch metrics of both steps, numbered on, with the teacher's identity; mean of seeds."""
-    finals = read_jsons(final_paths)
+    finals = read_runs(final_paths)
     frames = []
     for path, final in zip(final_paths, finals.to_dict("records"), strict=True):
         m = pd.read_csv(Path(path).parent / "metrics.csv")

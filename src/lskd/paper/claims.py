@@ -42,7 +42,9 @@ from lskd.paper.verdicts import (
     weak_teachers,
 )
 
-STUDENT_KEYS = ["dataset", "teacher_arch", "teacher_recipe", "arch", "lam", "temperature", "cached"]
+STUDENT_KEYS = [
+    "dataset", "teacher_arch", "teacher_recipe", "arch", "lam", "temperature", "teacher_logits"
+]  # fmt: skip
 TEACHER_KEYS = ["dataset", "arch", "recipe"]
 RECIPES = ["standard", "long", "cutmix"]  # Table 1's rows: standard, +Long, +Long+CutMix
 
@@ -217,7 +219,9 @@ def better_teachers_better_students(ev) -> list[Comparison]:
     table, out = ev.table("table8"), []
     if table.empty:
         return out
-    for (dataset, arch, _), group in table.groupby(["dataset", "arch", "cached"], sort=True):
+    for (dataset, arch, _), group in table.groupby(
+        ["dataset", "arch", "teacher_logits"], sort=True
+    ):
         teachers = list(group.groupby(["teacher_arch", "teacher_recipe", "teacher_alpha"]))
         undecided = 0
         for (a, rows_a), (b, rows_b) in itertools.combinations(teachers, 2):

@@ -19,7 +19,7 @@ from lskd.data.errors import DataError
 GROUPS = {
     "data": ["curate", "curate_fashion_mnist", "nmt_prepare", "nmt_binarize"],
     "teachers": ["train_teacher"],
-    "students": ["train_student", "cache_teacher"],  # a cached student's teacher logits
+    "students": ["train_student", "teacher_logits"],  # a teacher's logits, read cached
     "BNN": ["bnn_step1", "bnn_step2"],
     "NMT": ["nmt_teacher", "nmt_export_topk", "nmt_student", "nmt_test"],
     "evaluation": ["evaluate_teacher", "evaluate_student", "penultimate_features"],

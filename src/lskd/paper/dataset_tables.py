@@ -19,7 +19,8 @@ from lskd.paper import (
     paper_datasets,
 )
 from lskd.paper.kd_tables import soft_only, student_stats
-from lskd.paper.results import fmt, ls_pairs, paper_match, read_jsons, reference
+from lskd.paper.results import fmt, ls_pairs, paper_match, reference
+from lskd.records import read_runs
 
 
 def read_infos(info_paths) -> pd.DataFrame:
@@ -204,7 +205,7 @@ def table5(inputs):
 
 
 def table6(inputs):
-    students = soft_only(student_stats(read_jsons(inputs.student_finals)))
+    students = soft_only(student_stats(read_runs(inputs.student_finals)))
     infos = read_infos(inputs.infos)
     rows = students[students.dataset.isin(infos[infos.long_tail].dataset)].copy()
     rows = rows.sort_values(["dataset", "teacher_arch", "ls", "arch"])
@@ -246,7 +247,7 @@ def table6(inputs):
 
 
 def _teachers(inputs) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return read_jsons(inputs.teacher_evals), read_infos(inputs.infos)
+    return read_runs(inputs.teacher_evals), read_infos(inputs.infos)
 
 
 def table3(inputs):

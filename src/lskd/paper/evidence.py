@@ -9,7 +9,8 @@ Frames (columns; ``key`` locates a model's per-image predictions, ``seed`` pairs
   inter (Eq. 5), key
 - table7 (soft-label students on balanced data; table6: on long-tailed data; table8: all of them;
   table9: hard/soft mixtures): dataset, teacher_arch, teacher_recipe, teacher_alpha, teacher_top1,
-  arch, lam, temperature, cached, seed, top1, train_loss, val_kd_loss, val_kl, key, teacher_key
+  arch, lam, temperature, teacher_logits, seed, top1, train_loss, val_kd_loss, val_kl, key,
+  teacher_key
 - bnn: dataset, teacher_arch, teacher_recipe, teacher_alpha, seed, top1, key
 - nmt: role, dataset, teacher_alpha, seed, test_bleu, ppl (validation perplexity), key
 """
@@ -32,6 +33,7 @@ from lskd.paper.uncertainty import (
     combine,
     over_seeds,
 )
+from lskd.records import read_nmt_runs, read_runs
 
 
 @dataclass
@@ -330,18 +332,14 @@ TEACHERS = ["dataset", "num_classes", "long_tail", "name", "arch", "recipe", "al
 
 
 def _teachers(eval_paths, infos: pd.DataFrame) -> pd.DataFrame:
-    rows = []
-    for path in eval_paths:
-        e = json.loads(Path(path).read_text())
-        rows.append({
-            "dataset": e["dataset"], "name": e["name"], "arch": e["arch"],
-            "recipe": e.get("recipe", "standard"), "alpha": e["alpha"], "seed": e["seed"],
-            "top1": e["top1"], "stability": e["intra_class_std"],
-            "inter": e["inter_class_variance"], "key": str(Path(path).with_name("predictions.npz")),
-        })  # fmt: skip
-    frame = pd.DataFrame(
-        rows, columns=[c for c in TEACHERS if c not in ("num_classes", "long_tail")]
-    )
+    runs = read_runs(eval_paths)
+    columns = [c for c in TEACHERS if c not in ("num_classes", "long_tail")]
+    if runs.empty:
+        frame = pd.DataFrame(columns=columns)
+    else:
+        runs["key"] = [str(Path(p).with_name("predictions.npz")) for p in eval_paths]
+        names = {"intra_class_std": "stability", "inter_class_variance": "inter"}
+        frame = runs.rename(columns=names)[columns]
     frame = frame.merge(infos[["dataset", "num_classes", "long_tail"]], on="dataset", how="left")
     return frame[TEACHERS]
 
@@ -351,31 +349,31 @@ def _last(metrics_csv: Path, column: str) -> float:
     return float(metrics[column].iloc[-1]) if column in metrics else float("nan")
 
 
+STUDENTS = ["dataset", "teacher", "teacher_arch", "teacher_recipe", "teacher_alpha", "arch", "lam",
+            "temperature", "teacher_logits", "seed", "top1", "teacher_top1"]  # fmt: skip
+
+
 def _students(eval_paths, infos: pd.DataFrame, teachers: pd.DataFrame) -> pd.DataFrame:
     """Students (from their eval.json, which keeps the final.json fields) with the last epoch's
     training and validation distillation losses, and their teacher's predictions (same seed)."""
+    runs = read_runs(eval_paths)
+    if runs.empty:
+        return runs
+    frame = runs[STUDENTS].copy()
     teacher_rows = teachers.set_index(["dataset", "name", "seed"])
-    rows = []
-    for path in eval_paths:
-        e, run = json.loads(Path(path).read_text()), Path(path).parent.parent
-        teacher = (e["dataset"], e["teacher"], e["seed"])
-        found = teacher in teacher_rows.index
-        rows.append({
-            "dataset": e["dataset"], "teacher_arch": e["teacher_arch"],
-            "teacher_recipe": e.get("teacher_recipe") or "standard",
-            "teacher_alpha": e["teacher_alpha"], "arch": e["arch"], "lam": e.get("lam", 0.0),
-            "temperature": e.get("temperature", 1.0), "cached": e.get("cached_teacher", False),
-            "seed": e["seed"], "top1": e["top1"],
-            "teacher_top1": teacher_rows.at[teacher, "top1"] if found else e["teacher_top1"],
-            "teacher_key": teacher_rows.at[teacher, "key"] if found else None,
-            "train_loss": _last(run / "metrics.csv", "train_loss"),
-            "val_kd_loss": _last(run / "metrics.csv", "val_kd_loss"),
-            "key": str(Path(path).with_name("predictions.npz")),
-        })  # fmt: skip
-    frame = pd.DataFrame(rows)
-    if frame.empty:
-        return frame
-    return frame.merge(infos[["dataset", "long_tail"]], on="dataset", how="left")
+    own = [t if t in teacher_rows.index else None
+           for t in zip(runs.dataset, runs.teacher, runs.seed, strict=True)]  # fmt: skip
+    frame["teacher_top1"] = [
+        teacher_rows.at[t, "top1"] if t else recorded
+        for t, recorded in zip(own, runs.teacher_top1, strict=True)
+    ]
+    frame["teacher_key"] = [teacher_rows.at[t, "key"] if t else None for t in own]
+    folders = [Path(p).parent.parent for p in eval_paths]
+    frame["train_loss"] = [_last(run / "metrics.csv", "train_loss") for run in folders]
+    frame["val_kd_loss"] = [_last(run / "metrics.csv", "val_kd_loss") for run in folders]
+    frame["key"] = [str(Path(p).with_name("predictions.npz")) for p in eval_paths]
+    return frame.drop(columns="teacher").merge(infos[["dataset", "long_tail"]], on="dataset",
+                                               how="left")  # fmt: skip
 
 
 def _with_kl(ev: RunEvidence, students: pd.DataFrame) -> pd.DataFrame:
@@ -390,31 +388,26 @@ def _with_kl(ev: RunEvidence, students: pd.DataFrame) -> pd.DataFrame:
 
 
 def _bnn(eval_paths) -> pd.DataFrame:
-    rows = []
-    for path in eval_paths:
-        e = json.loads(Path(path).read_text())
-        rows.append({
-            "dataset": e["dataset"], "teacher_arch": e["teacher_arch"],
-            "teacher_recipe": e.get("teacher_recipe") or "standard",
-            "teacher_alpha": e["teacher_alpha"], "seed": e["seed"], "top1": e["top1"],
-            "key": str(Path(path).with_name("predictions.npz")),
-        })  # fmt: skip
-    return pd.DataFrame(rows)
+    runs = read_runs(eval_paths)
+    if runs.empty:
+        return runs
+    keys = ["dataset", "teacher_arch", "teacher_recipe", "teacher_alpha", "seed", "top1"]
+    return runs[keys].assign(key=[str(Path(p).with_name("predictions.npz")) for p in eval_paths])
 
 
 def _nmt(final_paths) -> pd.DataFrame:
     """NMT runs: BLEU on the test split (test.json, the generate log beside it for the
     bootstrap), perplexity on the validation split at the chosen (best-BLEU) epoch."""
-    rows = []
-    for path in final_paths:
-        run, final = Path(path).parent, json.loads(Path(path).read_text())
-        rows.append({
-            "role": final["role"], "dataset": "test sentences",
-            "teacher_alpha": final["teacher_alpha"], "seed": final["seed"],
-            "test_bleu": json.loads((run / "test.json").read_text())["test_bleu"],
-            "ppl": final["valid_ppl_at_best"], "key": str(run / "test.generate.txt"),
-        })  # fmt: skip
-    return pd.DataFrame(rows)
+    runs = read_nmt_runs(final_paths)
+    if runs.empty:
+        return runs
+    folders = [Path(p).parent for p in final_paths]
+    return pd.DataFrame({
+        "role": runs.role, "dataset": "test sentences", "teacher_alpha": runs.teacher_alpha,
+        "seed": runs.seed,
+        "test_bleu": [json.loads((run / "test.json").read_text())["test_bleu"] for run in folders],
+        "ppl": runs.valid_ppl_at_best, "key": [str(run / "test.generate.txt") for run in folders],
+    })  # fmt: skip
 
 
 def load_run(

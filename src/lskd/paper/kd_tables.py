@@ -1,7 +1,8 @@
 """Tables 2, 7, 8, 9 and the temperature sweep: students distilled from teachers without/with LS.
 
-Every student's ``final.json`` carries its teacher's architecture, recipe, alpha and accuracy, so
-the tables need only those files. Values are means (± std, n) over seeds, the paper's beside.
+Every student's ``final.json`` carries its teacher's architecture, recipe, objective and accuracy,
+so the tables need only those files (``lskd.records.read_runs``). Values are means (± std, n)
+over seeds, the paper's beside.
 """
 
 import pandas as pd
@@ -13,10 +14,10 @@ from lskd.paper.results import (
     fmt,
     paper_datasets_of,
     paper_match,
-    read_jsons,
     reference,
     seed_stats,
 )
+from lskd.records import read_runs
 
 SHORT = {
     "resnet18": "R18",
@@ -38,7 +39,7 @@ KEYS = [
     "arch",
     "lam",
     "temperature",
-    "cached_teacher",
+    "teacher_logits",
 ]
 VALUES = ["teacher_top1", "teacher_top3", "teacher_top5", "top1", "top3", "top5"]
 
@@ -72,7 +73,7 @@ def teacher_columns(rows: pd.DataFrame) -> dict:
 
 def _view(rows) -> pd.Series:
     """How the student saw its teacher: on its augmented batch, or cached on unaugmented ones."""
-    return rows.cached_teacher.map({True: "cached, no aug.", False: "online"})
+    return rows.teacher_logits.map({"cached": "cached, no aug.", "online": "online"})
 
 
 def _paper(value, digits=3):
@@ -209,7 +210,7 @@ def temperature_rows(stats: pd.DataFrame, datasets=None) -> tuple[pd.DataFrame, 
 
 def _stats(inputs) -> tuple[pd.DataFrame, dict]:
     """The students' seed statistics, and which of the paper's datasets each dataset matches."""
-    return student_stats(read_jsons(inputs.student_finals)), paper_datasets_of(inputs.infos)
+    return student_stats(read_runs(inputs.student_finals)), paper_datasets_of(inputs.infos)
 
 
 def table2_teacher(archs) -> str:

@@ -2,6 +2,7 @@
 (best validation BLEU, perplexity, test BLEU), from the NMT runs' final.json, curve.csv and
 test.json. The paper gives Figure 7 as curves only, so there are no reference numbers."""
 
+import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -9,7 +10,8 @@ import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
 from lskd.paper import LS_COLORS
-from lskd.paper.results import fmt, read_jsons, seed_stats
+from lskd.paper.results import fmt, seed_stats
+from lskd.records import read_nmt_runs
 
 LABELS = {False: "teacher w/o LS", True: "teacher w/ LS (α=0.1)"}
 
@@ -19,8 +21,8 @@ def _runs(inputs) -> pd.DataFrame:
     for final, test in zip(inputs.nmt_finals, inputs.nmt_tests, strict=True):
         if Path(final).parent != Path(test).parent:
             raise ValueError(f"{test} is not the test.json of {final}: give them in one order")
-    runs = read_jsons(inputs.nmt_finals)
-    runs["test_bleu"] = read_jsons(inputs.nmt_tests).test_bleu
+    runs = read_nmt_runs(inputs.nmt_finals)
+    runs["test_bleu"] = [json.loads(Path(p).read_text())["test_bleu"] for p in inputs.nmt_tests]
     runs["ls"] = runs.teacher_alpha > 0
     return runs
 
@@ -28,7 +30,7 @@ def _runs(inputs) -> pd.DataFrame:
 def figure(inputs) -> plt.Figure:
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
     final_paths = inputs.nmt_finals
-    finals = read_jsons(final_paths)
+    finals = read_nmt_runs(final_paths)
     for ax, role in zip(axes, ("teacher", "student"), strict=True):
         for path, final in zip(final_paths, finals.itertuples(), strict=True):
             if final.role != role:

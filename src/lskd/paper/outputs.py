@@ -2,8 +2,8 @@
 
 An entry (``Output``) names the output, the inputs it reads (fields of ``Inputs``), its builder
 and its caption. Everything else comes from these entries: the workflow's targets and the
-``table``/``figure`` rules' wildcards and inputs (``lskd.workflow``), ``lskd paper``'s choices and
-arguments (``main``), the tables' Markdown/LaTeX captions and the report's captions
+``table``/``figure`` rules' wildcards and inputs (``lskd.workflow.targets``), ``lskd paper``'s
+choices and arguments (``main``), the tables' Markdown/LaTeX captions and the report's captions
 (workflow/report/table.rst and figure.rst show a rule's ``caption`` param).
 
 A builder is a function of an ``Inputs`` in a module of ``lskd.paper``: a table's returns
@@ -13,7 +13,7 @@ that the workflow reads this file without importing matplotlib, and a rule param
 fingerprint of the builder's module alone: an edit to one builder reruns the outputs it builds.
 
 Adding a table: one entry in OUTPUTS, one builder function. A new kind of input: a field of
-``Inputs`` and its files in ``lskd.workflow.PAPER_INPUTS``.
+``Inputs`` and its files in ``lskd.workflow.targets.PAPER_INPUTS``.
 """
 
 import argparse

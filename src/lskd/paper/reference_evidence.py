@@ -124,7 +124,13 @@ def _class_counts(table4: pd.DataFrame) -> pd.DataFrame:
     return _sides(table4, {"top1": "top1"}, fields) if len(table4) else pd.DataFrame()
 
 
-STUDENT = {"lam": 0.0, "temperature": 1.0, "cached": False, "seed": 0, "teacher_recipe": "standard"}
+STUDENT = {
+    "lam": 0.0,
+    "temperature": 1.0,
+    "teacher_logits": "online",
+    "seed": 0,
+    "teacher_recipe": "standard",
+}
 
 
 def _students(table: pd.DataFrame, dataset=None, long_tail=False) -> pd.DataFrame:

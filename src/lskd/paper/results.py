@@ -1,4 +1,5 @@
-"""Reading result files (eval.json, final.json) into tables, averaged over seeds."""
+"""The paper's reference numbers, and result tables averaged over seeds (records are read by
+``lskd.records.read_runs``)."""
 
 import hashlib
 import json
@@ -6,10 +7,6 @@ from importlib import resources
 from pathlib import Path
 
 import pandas as pd
-
-
-def read_jsons(paths) -> pd.DataFrame:
-    return pd.DataFrame([json.loads(open(p).read()) for p in paths])
 
 
 def reference(table: str) -> pd.DataFrame:

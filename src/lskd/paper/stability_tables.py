@@ -13,10 +13,10 @@ from lskd.paper.results import (
     ls_pairs,
     paper_datasets_of,
     paper_match,
-    read_jsons,
     reference,
     val_classes_missing,
 )
+from lskd.records import read_runs
 
 METRIC = {"table1": "intra_class_std", "table10": "inter_class_variance"}
 
@@ -82,7 +82,7 @@ def table10(inputs):
 
 
 def _table(inputs, table: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    numbers = build(read_jsons(inputs.teacher_evals), table, paper_datasets_of(inputs.infos))
+    numbers = build(read_runs(inputs.teacher_evals), table, paper_datasets_of(inputs.infos))
     missing = val_classes_missing(inputs.infos)
     numbers["val_classes_without_images"] = [", ".join(missing.get(d, [])) for d in numbers.dataset]
     table = shown(numbers)

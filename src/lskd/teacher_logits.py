@@ -1,8 +1,8 @@
-"""Teacher logits on the augmentation-free training images, computed once per teacher.
-
-Every student of that teacher that trains without augmentation can reuse them instead of running
-the teacher. The cache records the SHA-256 of the teacher checkpoint and the view it was computed
-on; loading it for another checkpoint or view is an error, never a silent change of results.
+"""A teacher's logits on the augmentation-free training images, computed once per teacher: the
+file a student with ``teacher_logits: cached`` (lskd.distill) reads instead of running the
+teacher, training without augmentation. The file records the SHA-256 of the teacher checkpoint
+and the view it was computed on; loading it for another checkpoint or view is an error, never a
+silent change of results.
 """
 
 from pathlib import Path
@@ -41,7 +41,7 @@ def load(cache_path, model_path, num_samples: int) -> torch.Tensor:
     if cache.get("teacher_sha256") != checkpoint.sha256(model_path) or cache.get("view") != VIEW:
         raise DataError(
             f"{cache_path} was computed for another teacher checkpoint or view than {model_path}; "
-            "delete the cache and rerun"
+            "delete it and rerun"
         )
     if len(cache["logits"]) != num_samples:
         raise DataError(f"{cache_path}: {len(cache['logits'])} logits for {num_samples} images")
