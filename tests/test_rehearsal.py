@@ -35,7 +35,7 @@ def test_only_sizes_and_paths_change(tmp_path):
     [
         lambda c: c["teachers"].pop("r18"),
         lambda c: c["students"]["s_r18_from_r50"].update(arch="resnet34"),
-        lambda c: c["teachers"]["r50_ls"].update(alpha=0.2),
+        lambda c: c["teachers"]["r50_ls"]["objective"].update(alpha=0.2),
         lambda c: c["recipes"]["long200"].update(lr=0.2),
         lambda c: c["bnn"].update(teachers=["r50"]),
         lambda c: c["nmt"]["model"].update(arch="transformer"),

@@ -37,7 +37,7 @@ NMT = {
     "bpe_merges": 60,
     "model": {"embed_dim": 16, "ffn_dim": 32, "layers": 1, "heads": 2},
     "train": {"epochs": 1, "max_tokens": 256, "warmup_updates": 5, "beam": 2},
-    "kd": {"topk": 2},
+    "student.objective": {"topk": 2},
 }
 # Every key derive() may change, by where it is (a list: under each entry of that section)
 SIZES = {
@@ -52,7 +52,7 @@ SIZES = {
     "nmt.corpus": ["path"],
     "nmt.model": ["embed_dim", "ffn_dim", "layers", "heads"],
     "nmt.train": ["epochs", "max_tokens", "warmup_updates", "beam", "valid_beam"],
-    "nmt.kd": ["topk"],
+    "nmt.student.objective": ["topk"],
 }
 
 
@@ -99,8 +99,11 @@ def derive(
     nmt = config["nmt"]
     nmt["corpus"]["path"] = str(data / "iwslt14" / "de-en.tgz")
     nmt["bpe_merges"] = NMT["bpe_merges"]
-    for key in ("model", "train", "kd"):
-        nmt[key].update(NMT[key])
+    for key in ("model", "train", "student.objective"):
+        node = nmt
+        for part in key.split("."):
+            node = node[part]
+        node.update(NMT[key])
     nmt["train"].pop("valid_beam", None)
     return config
 
