@@ -554,7 +554,8 @@ def test_claims_command_on_a_run(tmp_path):
         kd = {"kind": "distillation", "teacher": name, "lam": 0.0, "temperature": 1.0,
               "teacher_logits": "cached"}  # fmt: skip
         meta = {"arch": "resnet18", "objective": kd, "teacher_arch": "resnet18",
-                "teacher_recipe": "standard", "teacher_objective": ls, "teacher_top1": 90.0}  # fmt: skip
+                "teacher_recipe": "standard", "teacher_objective": ls,
+                "teacher_top1": 90.0}  # fmt: skip
         logits = logits_of(labels.numpy(), 2.5, 1.0, rng)
         students.append(write_run(tmp_path, "students", f"s_{name}", meta, logits, labels))
     out = tmp_path / "CLAIMS.md"

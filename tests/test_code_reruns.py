@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, copy_workflow, job_counts, replace_once, run_snakemake
-from lskd import fingerprint
+from lskd import fingerprint, objectives
 
 TEACHER_SIDE = {"curate", "train_teacher", "evaluate_teacher", "teacher_logits"}
 
@@ -93,8 +93,11 @@ def test_a_label_smoothing_edit_reruns_teachers_and_everything_downstream(smoke_
 
 def test_each_command_reaches_only_what_it_imports():
     src = ROOT / "src"
-    teacher = fingerprint.command_modules(src, "train")
-    student = fingerprint.command_modules(src, "train-student")
+    trainer = fingerprint.command_modules(src, "train")
+    assert "lskd.objectives" in trainer and not {"lskd.losses", "lskd.distill"} & set(trainer)
+    # a rule adds the module of its objective's kind (lskd.objectives loads it by name)
+    teacher = fingerprint.command_modules(src, "train", (objectives.module_of("label_smoothing"),))
+    student = fingerprint.command_modules(src, "train", (objectives.module_of("distillation"),))
     assert "lskd.losses" in teacher and "lskd.distill" not in teacher
     assert "lskd.distill" in student
     paper = fingerprint.command_modules(src, "paper")

@@ -64,12 +64,47 @@ BAD = {
         r"^config key recipes\.standard\.lr: inf is not a finite number",
     ),
     "alpha nan": (
-        lambda c: c["teachers"]["resnet18"].update(alpha=float("nan")),
-        r"^config key teachers\.resnet18\.alpha: nan is not a finite number",
+        lambda c: c["teachers"]["resnet18"]["objective"].update(alpha=float("nan")),
+        r"^config key teachers\.resnet18\.objective\.alpha: nan is not a finite number",
     ),
     "nmt alpha inf": (
-        lambda c: c["nmt"]["teachers"].update(transformer=float("-inf")),
-        r"^config key nmt\.teachers\.transformer: -inf is not a finite number",
+        lambda c: c["nmt"]["teachers"]["transformer"]["objective"].update(alpha=float("-inf")),
+        r"^config key nmt\.teachers\.transformer\.objective\.alpha: -inf is not a finite",
+    ),
+    "unknown objective kind": (
+        lambda c: c["teachers"]["resnet18"].update(objective={"kind": "focal"}),
+        r"^config key teachers\.resnet18\.objective\.kind: 'focal' is not one of "
+        r"\['label_smoothing'\]",
+    ),
+    "unknown objective setting": (
+        lambda c: c["teachers"]["resnet18"]["objective"].update(beta=1.0),
+        r"^config key teachers\.resnet18\.objective: Additional properties are not allowed "
+        r"\('beta' was unexpected\)",
+    ),
+    "a student's objective without its teacher": (
+        lambda c: c["students"]["r18_from_r18"]["objective"].pop("teacher"),
+        r"^config key students\.r18_from_r18\.objective: 'teacher' is a required property",
+    ),
+    "cached teacher logits under their old name": (
+        lambda c: c["students"]["r18_from_r18"].update(lam=0.5, cache_teacher=True),
+        r"^students\.r18_from_r18\.lam: now in students\.r18_from_r18\.objective "
+        r"\(lskd\.objectives\); here objective: \{kind: distillation, teacher: resnet18, "
+        r"lam: 0\.5, teacher_logits: cached\}$",
+    ),
+    "a teacher's alpha outside its objective": (
+        lambda c: c["teachers"]["resnet18"].update(alpha=0.1),
+        r"^teachers\.resnet18\.alpha: now in teachers\.resnet18\.objective .*here objective: "
+        r"\{kind: label_smoothing, alpha: 0\.1\}$",
+    ),
+    "the NMT student under its old key": (
+        lambda c: c["nmt"].update(kd={"lam": 0.5, "topk": 4, "cache_teacher": False}),
+        r"^nmt\.kd: now nmt\.student\.objective .*here student: \{objective: \{kind: "
+        r"distillation, lam: 0\.5, topk: 4, teacher_logits: online\}\}$",
+    ),
+    "an NMT teacher's alpha alone": (
+        lambda c: c["nmt"]["teachers"].update(transformer=0.0),
+        r"^nmt\.teachers\.transformer: now a node; here transformer: \{objective: \{kind: "
+        r"label_smoothing, alpha: 0\.0\}\}$",
     ),
     "shell in a dataset name": (
         add("datasets", "fm;touch x;#", "fmnist"),
@@ -84,7 +119,7 @@ BAD = {
         r"^config key students: '\.hidden': letters, digits",
     ),
     "space in an NMT name": (
-        lambda c: c["nmt"]["teachers"].update({"big model": 0.1}),
+        lambda c: c["nmt"]["teachers"].update({"big model": c["nmt"]["teachers"]["transformer"]}),
         r"^config key nmt\.teachers: 'big model': letters, digits",
     ),
     "path in a bnn entry": (
@@ -116,13 +151,14 @@ BAD = {
         r"^datasets\.fmnist_lt\.long_tail\.alpha: renamed long_tail\.power \(alpha is label",
     ),
     "NMT KD weight under its old name": (  # Tan et al.'s weight of the soft term
-        old_key("nmt.kd.lam", "alpha", 0.8),
-        r"^nmt\.kd\.alpha: renamed nmt\.kd\.lam, .* the convention flipped: lam = 1 - alpha "
-        r"\(here lam: 0\.2\)$",
+        lambda c: c["nmt"].update(kd={"alpha": 0.8, "topk": 4}),
+        r"^nmt\.kd\.alpha: renamed nmt\.student\.objective\.lam, .* the convention flipped: "
+        r"lam = 1 - alpha \(here lam: 0\.2\)$",
     ),
     "student seed its teacher lacks": (
         lambda c: c["students"]["r18_from_r18"].update(seeds=[0, 7]),
-        r"^students\.r18_from_r18\.teacher: teacher resnet18 has no run at seed 7; add the seed "
+        r"^students\.r18_from_r18\.objective\.teacher: teacher resnet18 has no run at seed 7; add "
+        r"the seed "
         r"to teachers\.resnet18\.seeds",
     ),
     "ReActNet seed its teacher lacks": (
@@ -259,7 +295,7 @@ def image_config(tmp_path, monkeypatch):
             "dataset": "imgs",
             "arch": "resnet18",
             "recipe": "standard",
-            "alpha": alpha,
+            "objective": {"kind": "label_smoothing", "alpha": alpha},
         }
     config["figures"]["fig1"].update(
         without_ls="img_teacher", with_ls="img_teacher_ls", classes=["a", "b", "c"]
@@ -382,12 +418,15 @@ def one_line(output: str, pattern: str) -> None:
 @pytest.mark.workflow
 def test_snakemake_refuses_a_second_teacher_of_the_same_name(tmp_path):
     text = (ROOT / "configs" / "smoke.yaml").read_text()
-    first = "  resnet18: {dataset: fmnist, arch: resnet18, recipe: standard, alpha: 0.0}\n"
+    first = (
+        "  resnet18: {dataset: fmnist, arch: resnet18, recipe: standard,\n"
+        "             objective: {kind: label_smoothing, alpha: 0.0}}\n"
+    )
     assert text.count(first) == 1
     line = text[: text.index(first)].count("\n") + 1
     text = text.replace(first, first + first.replace("fmnist", "fmnist3"))
     output = snakemake_refuses(tmp_path, text)
-    one_line(output, rf"config\.yaml: line {line + 1}: key 'resnet18' is given twice \(also line")
+    one_line(output, rf"config\.yaml: line {line + 2}: key 'resnet18' is given twice \(also line")
 
 
 @pytest.mark.workflow

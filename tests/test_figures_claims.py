@@ -146,7 +146,7 @@ def test_students_tables_look_up_their_own_dataset(tmp_path):
     finals = pd.DataFrame(
         [{"dataset": d, "name": f"{d}{a}", "teacher": f"t{a}", "teacher_arch": "resnet50",
           "teacher_recipe": "standard", "teacher_alpha": a, "arch": "resnet18", "lam": 0.0,
-          "temperature": 1.0, "cached_teacher": False, "teacher_top1": 80.0,
+          "temperature": 1.0, "teacher_logits": "online", "teacher_top1": 80.0,
           "teacher_top3": 90.0, "teacher_top5": 95.0, "top1": 70.0, "top3": 80.0, "top5": 90.0,
           "seed": 0} for d in ("cub", "in100") for a in (0.0, 0.1)]
     )  # fmt: skip

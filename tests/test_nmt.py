@@ -134,7 +134,8 @@ def test_word_kd_loss_and_gradient_match_a_hand_computation(tmp_path):
     prob = torch.softmax(torch.randn(6, k), -1)
     _topk_file(tmp_path / "topk.pt", offsets, index, prob, k, T)
     task = SimpleNamespace(target_dictionary=vocab)
-    crit = WordKDCriterion(task, False, eps, lam, T, k, kd_topk_file=str(tmp_path / "topk.pt"))
+    node = kd_node(lam=lam, temperature=T, topk=k, alpha=eps)
+    crit = WordKDCriterion(task, False, eps, node, kd_topk_file=str(tmp_path / "topk.pt"))
     logits = torch.randn(2, 4, V, dtype=torch.float64)
     model = LogitsModel(logits.clone().float()).train()
     sample = {"id": torch.tensor([1, 0]), "target": target, "net_input": {}, "ntokens": 6}
@@ -168,25 +169,24 @@ def test_word_kd_loss_and_gradient_match_a_hand_computation(tmp_path):
 
 
 def test_fairseq_parses_the_students_command_into_the_configured_word_kd():
-    """The command nmt-train builds from nmt.kd, parsed by fairseq-train's own parser: the
-    criterion gets lam (the hard term's weight), T, k and the reference's label smoothing."""
+    """The command nmt-train builds from the student's objective node, parsed by fairseq-train's
+    own parser: the criterion gets the node whole (lam, the hard term's weight; T; k) and the
+    reference's label smoothing (the node's alpha)."""
     from fairseq import options
     from fairseq.dataclass.utils import convert_namespace_to_omegaconf
 
     train = {"lr": 1e-3, "warmup_updates": 1, "dropout": 0.1, "weight_decay": 0.0,
              "max_tokens": 512, "epochs": 1, "beam": 1}  # fmt: skip
     cmd = runs.train_command("data-bin", "out", {"arch": "transformer_iwslt_de_en"}, train, 0)
-    kd = {"lam": 0.7, "topk": 3, "temperature": 2.0}
-    cmd += runs.criterion_args(0.1, kd, topk_file="topk.pt")
+    node = json.loads(kd_node(lam=0.7, topk=3, temperature=2.0, alpha=0.2))
+    cmd += runs.criterion_args(node, topk_file="topk.pt")
     assert cmd[0] == "fairseq-train"
     parsed = options.parse_args_and_arch(options.get_training_parser(), input_args=cmd[1:])
     criterion = convert_namespace_to_omegaconf(parsed).criterion
-    assert (criterion._name, criterion.kd_lam, criterion.kd_temperature) == ("word_kd", 0.7, 2.0)
-    assert (criterion.kd_topk, criterion.kd_topk_file, criterion.label_smoothing) == (
-        3,
-        "topk.pt",
-        0.1,
-    )
+    assert (criterion._name, json.loads(criterion.objective)) == ("word_kd", node)
+    assert (criterion.kd_topk_file, criterion.label_smoothing) == ("topk.pt", 0.2)
+    teacher = runs.criterion_args({"kind": "label_smoothing", "alpha": 0.1})
+    assert teacher == ["--criterion", "label_smoothed_cross_entropy", "--label-smoothing", "0.1"]
 
 
 def test_cache_from_other_data_or_settings_is_refused(tmp_path):
@@ -206,8 +206,14 @@ def test_cache_from_other_data_or_settings_is_refused(tmp_path):
 # --- on the smoke run's real fairseq outputs ---------------------------------------------------
 
 
+def kd_node(lam=0.5, temperature=1.0, topk=4, alpha=0.1, teacher_logits="cached") -> str:
+    """An NMT student's objective node (config nmt.student.objective) as its JSON."""
+    return json.dumps({"kind": "distillation", "lam": lam, "temperature": temperature,
+                       "topk": topk, "alpha": alpha, "teacher_logits": teacher_logits})  # fmt: skip
+
+
 def _criterion(task, **source):
-    return WordKDCriterion(task, False, 0.1, 0.5, 1.0, 4, **source)
+    return WordKDCriterion(task, False, 0.1, kd_node(), **source)
 
 
 @pytest.mark.workflow
@@ -279,7 +285,15 @@ def test_a_checkpoint_that_is_not_fairseq_is_one_clear_line(smoke_run, tmp_path)
     for bad in ("ours.pt", "text.pt"):
         model = str(tmp_path / bad)
         for command in (
-            ["nmt-export-topk", "--teacher", model, "--k", "2", "--out", str(tmp_path / "topk.pt")],
+            [
+                "nmt-export-topk",
+                "--teacher",
+                model,
+                "--objective",
+                kd_node(topk=2),
+                "--out",
+                str(tmp_path / "topk.pt"),
+            ],
             ["nmt-test", "--model", model, "--out", str(tmp_path / "test.json")],
         ):
             proc = _lskd(*command, "--data-bin", data_bin)
@@ -326,7 +340,7 @@ _TINY = [
                            "layers": 1, "heads": 1}),
     "--train", json.dumps({"epochs": 1, "lr": 1e-3, "warmup_updates": 1, "max_tokens": 512,
                            "beam": 1, "dropout": 0.1, "weight_decay": 0.0}),
-    "--label-smoothing", "0.1", "--threads", "1",
+    "--threads", "1",
 ]  # fmt: skip
 
 
@@ -340,11 +354,20 @@ def test_a_crafted_model_file_is_refused_and_runs_nothing(smoke_run, tmp_path):
     assert control.exists()
     marker = tmp_path / "code_ran"
     evil = _crafted(tmp_path / "evil.pt", marker)
-    kd = json.dumps({"lam": 0.5, "topk": 2, "temperature": 1.0})
+    kd = kd_node(topk=2, teacher_logits="online")
     for command in (
         ["nmt-test", "--model", evil, "--out", str(tmp_path / "test.json")],
-        ["nmt-export-topk", "--teacher", evil, "--k", "2", "--out", str(tmp_path / "topk.pt")],
-        ["nmt-train", "--teacher", evil, "--kd", kd, "--out", str(tmp_path / "student"), *_TINY],
+        ["nmt-export-topk", "--teacher", evil, "--objective", kd, "--out", str(tmp_path / "t.pt")],
+        [
+            "nmt-train",
+            "--teacher",
+            evil,
+            "--objective",
+            kd,
+            "--out",
+            str(tmp_path / "student"),
+            *_TINY,
+        ],
     ):
         line = _one_error_line(_lskd(*command, "--data-bin", data_bin), "evil.pt")
         assert "posix.system" in line, line  # why: what the file would have called
@@ -355,7 +378,7 @@ def test_a_crafted_model_file_is_refused_and_runs_nothing(smoke_run, tmp_path):
                  "--data-bin", data_bin)  # fmt: skip
     assert proc.returncode == 2 and "raw.pt: not a fairseq checkpoint" in proc.stderr
     assert not marker.exists()
-    assert not (tmp_path / "test.json").exists() and not (tmp_path / "topk.pt").exists()
+    assert not (tmp_path / "test.json").exists() and not (tmp_path / "t.pt").exists()
     assert not (tmp_path / "student/model.pt").exists()
 
 
@@ -377,7 +400,8 @@ def test_a_crafted_resume_checkpoint_is_refused_and_runs_nothing(smoke_run, tmp_
     run = tmp_path / "run"
     (run / "fairseq").mkdir(parents=True)
     _crafted(run / "fairseq/checkpoint_last.pt", marker)
-    proc = _lskd("nmt-train", "--data-bin", data_bin, "--out", str(run), *_TINY)
+    ls = json.dumps({"kind": "label_smoothing", "alpha": 0.1})
+    proc = _lskd("nmt-train", "--data-bin", data_bin, "--out", str(run), "--objective", ls, *_TINY)
     _one_error_line(proc, "run/fairseq/checkpoint_last.pt")
     assert not marker.exists() and not (run / "model.pt").exists()
     cmd = json.loads((run / "fairseq/command.json").read_text())  # what nmt-train would run
@@ -486,6 +510,6 @@ def test_validation_bleu_uses_valid_beam_and_the_test_beam_when_unset(valid_beam
     if valid_beam is not None:
         train["valid_beam"] = valid_beam
     cmd = runs.train_command("data-bin", "out", {"arch": "transformer_iwslt_de_en"}, train, 0)
-    cmd += runs.criterion_args(0.1)
+    cmd += runs.criterion_args({"kind": "label_smoothing", "alpha": 0.1})
     parsed = options.parse_args_and_arch(options.get_training_parser(), input_args=cmd[1:])
     assert json.loads(parsed.eval_bleu_args)["beam"] == expected

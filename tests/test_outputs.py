@@ -95,28 +95,58 @@ def test_every_run_records_its_identity_bnn_and_nmt_runs_included():
     config = smoke_config()
     bnn = json.loads(arguments.run_meta(config, "resnet18_ls", 0, "bnn", step=2))
     assert bnn == {"role": "student", "name": "resnet18_ls", "seed": 0, "dataset": "fmnist",
-                   "recipe": "bnn_step2", "teacher": "resnet18_ls", "step": 2}  # fmt: skip
+                   "recipe": "bnn_step2", "step": 2}  # fmt: skip
+    # its teacher is in its objective node: the config's bnn.objective, the teacher filled in
+    assert arguments.objective(config, "resnet18_ls", "bnn") == {
+        "kind": "distillation", "teacher": "resnet18_ls", "lam": 0.0, "temperature": 1.0,
+        "teacher_logits": "online"}  # fmt: skip
     student = json.loads(arguments.run_meta(config, "r18_from_r18_lt", 0, "students"))
-    assert (student["role"], student["dataset"], student["teacher"]) == (
-        "student",
-        "fmnist_lt",
-        "resnet18_lt",
-    )
+    assert (student["role"], student["dataset"]) == ("student", "fmnist_lt")
     nmt = json.loads(arguments.nmt_meta(config, "student", "transformer_ls", 0))
-    assert (nmt["role"], nmt["name"], nmt["teacher_alpha"]) == ("student", "transformer_ls", 0.1)
-    assert nmt["kd"] == config["nmt"]["kd"] and "kd" not in arguments.nmt_meta(
-        config, "teacher", "transformer", 0
-    )
+    assert (nmt["role"], nmt["name"]) == ("student", "transformer_ls")
+    assert nmt["objective"] == config["nmt"]["student"]["objective"]
+    assert nmt["teacher_objective"] == {"kind": "label_smoothing", "alpha": 0.1}
+    teacher = json.loads(arguments.nmt_meta(config, "teacher", "transformer", 0))
+    assert teacher["objective"] == {"kind": "label_smoothing", "alpha": 0.0}
+    assert "teacher_objective" not in teacher
 
 
 def test_a_teacher_record_without_its_numbers_is_one_line(tmp_path):
     final = tmp_path / "final.json"
-    final.write_text(json.dumps({"arch": "resnet18", "alpha": 0.1, "top1": 90.0}))
+    ls = {"kind": "label_smoothing", "alpha": 0.1}
+    final.write_text(json.dumps({"arch": "resnet18", "recipe": "r", "objective": ls, "top1": 90}))
     with pytest.raises(DataError, match=r"final.json: no top5, top3; retrain the teacher"):
         records.teacher_fields(final)
-    final.write_text(json.dumps({"arch": "r", "alpha": 0.1, "top1": 1, "top5": 2, "top3": 3}))
+    final.write_text(json.dumps({"arch": "r", "recipe": "r", "objective": ls, "top1": 1,
+                                 "top5": 2, "top3": 3}))  # fmt: skip
     fields = records.teacher_fields(final)
-    assert fields["teacher_recipe"] is None and fields["teacher_top3"] == 3
+    assert fields["teacher_objective"] == ls and fields["teacher_top3"] == 3
+
+
+def test_read_runs_gives_each_setting_one_column_and_the_teachers_its_prefix(tmp_path):
+    """records.read_runs, the one reader of records: a node's settings as columns of their own
+    names, the teacher's objective's as teacher_<name>; an NMT teacher is its own pair's."""
+    ls = {"kind": "label_smoothing", "alpha": 0.1}
+    kd = {"kind": "distillation", "teacher": "t", "lam": 0.5, "temperature": 2.0,
+          "teacher_logits": "cached"}  # fmt: skip
+    paths = []
+    for name, record in (
+        ("t", {"role": "teacher", "objective": ls}),
+        ("s", {"role": "student", "objective": kd, "teacher_objective": ls}),
+    ):
+        paths.append(tmp_path / f"{name}.json")
+        paths[-1].write_text(json.dumps(record))  # fmt: skip
+    runs = records.read_runs(paths)
+    assert runs.alpha.tolist()[0] == 0.1 and runs.teacher_alpha.tolist()[1] == 0.1
+    assert runs.loc[1, ["teacher", "lam", "temperature", "teacher_logits"]].tolist() == [
+        "t", 0.5, 2.0, "cached"]  # fmt: skip
+    assert "objective" not in runs and "kind" not in runs
+    nmt = json.loads(paths[1].read_text()) | {"objective": kd | {"alpha": 0.2}}
+    paths[1].write_text(json.dumps(nmt))
+    assert records.read_nmt_runs(paths).teacher_alpha.tolist() == [0.1, 0.1]
+    paths[0].write_text(json.dumps({"role": "teacher", "alpha": 0.1}))  # an older record
+    with pytest.raises(DataError, match=r"t\.json: no objective recorded .*; rerun it"):
+        records.read_runs(paths)
 
 
 @pytest.mark.workflow

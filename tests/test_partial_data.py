@@ -55,7 +55,8 @@ def test_curation_evaluation_table_and_figure_say_which_class_has_no_val_images(
     state = {"state_dict": model.state_dict(), "arch": "resnet18", "num_classes": 3,
              "in_channels": 3, "stem": "imagenet"}  # fmt: skip
     checkpoint.save(state, tmp_path / "model.pt")
-    meta = {"dataset": "tiny", "arch": "resnet18", "recipe": "standard", "alpha": 0.0, "seed": 0}
+    ls = {"kind": "label_smoothing", "alpha": 0.0}
+    meta = {"dataset": "tiny", "arch": "resnet18", "recipe": "standard", "objective": ls, "seed": 0}
     result = evaluate(tmp_path / "model.pt", data, tmp_path / "eval", precision="fp32", meta=meta)
     assert result["classes_without_images"] == ["n03"] and result["samples"] == 4
     means = pd.read_csv(tmp_path / "eval" / "class_mean_probs.csv", index_col="class")

@@ -259,13 +259,13 @@ def test_epoch_images_trains_each_epoch_on_its_own_seeded_sample(data, tmp_path,
     sample each epoch, the same in a rerun; and a run interrupted mid-epoch resumes to the
     weights of an uninterrupted one."""
     seen = []
-    step = train_module.Run.step
+    step = train_module.train_step
 
     def record(run, x, y, idx, gen, weight):
         seen.append(idx.clone())
         return step(run, x, y, idx, gen, weight)
 
-    monkeypatch.setattr(train_module.Run, "step", record)
+    monkeypatch.setattr(train_module, "train_step", record)
     recipe = Recipe(epochs=2, lr=0.05, batch_size=8, epoch_images=20)
     train(data, tmp_path / "a", "cifar_resnet8", recipe, LabelSmoothing(0.0), stem="small")
     epochs = [torch.cat(seen[:3]), torch.cat(seen[3:])]  # batches of 8, 8 and 4 images
@@ -288,13 +288,13 @@ def test_onecycle_steps_per_batch_and_resumes_exactly(data, tmp_path, monkeypatc
     one scheduler step per batch (torch's OneCycleLR formula); a run interrupted mid-epoch
     resumes to the weights of an uninterrupted one."""
     lrs = []
-    step = train_module.Run.step
+    step = train_module.train_step
 
     def record(run, *args):
         lrs.append(run.opt.param_groups[0]["lr"])
         return step(run, *args)
 
-    monkeypatch.setattr(train_module.Run, "step", record)
+    monkeypatch.setattr(train_module, "train_step", record)
     recipe = Recipe(epochs=2, lr=0.05, batch_size=16, schedule="onecycle", warmup_epochs=1)
     train(data, tmp_path / "a", "cifar_resnet8", recipe, LabelSmoothing(0.0), stem="small")
     per_epoch = train_module.steps_per_epoch(120, recipe)  # 8 batches of 120 images

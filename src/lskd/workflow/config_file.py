@@ -134,6 +134,8 @@ OBJECTIVE_KEYS = {
 def _old_node(kind: str, entry: dict) -> dict:
     """The objective node an entry of an older config means."""
     node = {"kind": "label_smoothing" if kind == "teachers" else "distillation"}
+    if isinstance(entry.get("objective"), dict):  # given as well: kept, the old keys added
+        node |= entry["objective"]
     for old, new in OBJECTIVE_KEYS[kind].items():
         if old in entry:
             cached = {True: "cached", False: "online"}.get(entry[old], entry[old])
