@@ -90,13 +90,8 @@ def curate(spec: dict, out_dir: str | Path, require_classes=()) -> None:
     marker.unlink()
 
 
-def _curate(spec: dict, out_dir: Path, require_classes) -> None:
-    if spec["kind"] == "fashion_mnist":
-        manifest, classes = curate_fashion_mnist(spec)
-        info = {"channels": 1, "size": 28}
-    else:
-        manifest, classes = curate_files(spec)
-        info = {"channels": 3, "size": spec.get("image_size", 224)}
+def _cut(spec: dict, manifest, classes: list[str], require_classes):
+    """The dataset's class subset (checked for the classes required) and long tail."""
     if spec.get("classes"):
         manifest, classes = subsets.class_subset(
             manifest, classes, spec["classes"], spec.get("seed", 0)
@@ -113,6 +108,18 @@ def _curate(spec: dict, out_dir: Path, require_classes) -> None:
             spec.get("seed", 0),
             tail.get("val_per_class"),
         )
+    return manifest, classes
+
+
+def _curate(spec: dict, out_dir: Path, require_classes) -> None:
+    if spec["kind"] == "fashion_mnist":
+        manifest, classes = curate_fashion_mnist(spec)
+        info = {"channels": 1, "size": 28}
+    else:
+        manifest, classes = curate_files(spec)
+        info = {"channels": 3, "size": spec.get("image_size", 224)}
+    manifest, classes = _cut(spec, manifest, classes, require_classes)
+    tail = spec.get("long_tail")
     info = {
         "kind": spec["kind"],
         "root": str(spec["root"]),

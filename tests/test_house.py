@@ -1,0 +1,59 @@
+"""The house rules a newcomer relies on: short functions, rooms of one idea, and an objective's
+settings written in one class and one schema entry, with defaults in the schema only."""
+
+import ast
+import dataclasses
+
+import pytest
+import yaml
+
+from conftest import ROOT
+from lskd import objectives
+
+SRC = ROOT / "src" / "lskd"
+SCHEMA = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
+
+
+def test_no_function_is_longer_than_sixty_lines():
+    long = [
+        f"{path.relative_to(SRC)}:{node.lineno} {node.name} ({node.end_lineno - node.lineno + 1})"
+        for path in sorted(SRC.rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.end_lineno - node.lineno + 1 > 60
+    ]
+    assert not long, long
+
+
+def test_the_workflow_rooms_stay_under_four_hundred_lines():
+    sizes = {p.name: len(p.read_text().splitlines()) for p in (SRC / "workflow").glob("*.py")}
+    assert sizes and max(sizes.values()) <= 400, sizes
+
+
+@pytest.mark.parametrize("kind", sorted(objectives.KINDS))
+def test_an_objective_kind_is_one_class_and_one_schema_entry(kind):
+    cls = objectives.class_of(kind)
+    settings = [f for f in dataclasses.fields(cls) if f.init]
+    assert cls.kind == kind and objectives.module_of(kind) == cls.__module__
+    for member in ("augment", "prepare", "setup", "targets", "loss", "validation", "record"):
+        assert hasattr(cls, member), f"{cls.__name__} lacks {member} (objectives.Objective)"
+    schema = SCHEMA["$defs"][kind]
+    assert schema["properties"]["kind"] == {"const": kind}
+    assert set(schema["properties"]) - {"kind"} == {f.name for f in settings}
+    no_default = (dataclasses.MISSING, dataclasses.MISSING)
+    assert all((f.default, f.default_factory) == no_default for f in settings), (
+        f"{cls.__name__}: a setting's default belongs in the schema only"
+    )
+
+
+def test_parse_reads_a_node_once_and_names_what_is_wrong():
+    node = {"kind": "distillation", "teacher": "t", "lam": 0.5, "temperature": 2.0,
+            "teacher_logits": "cached"}  # fmt: skip
+    objective = objectives.parse(node)
+    assert objectives.node(objective) == node and objectives.parse(str(node).replace("'", '"'))
+    with pytest.raises(ValueError, match=r"^objective kind 'focal' is none of label_smoothing"):
+        objectives.parse({"kind": "focal"})
+    with pytest.raises(ValueError, match=r"^objective distillation: unknown beta; missing lam"):
+        objectives.parse({k: v for k, v in node.items() if k != "lam"} | {"beta": 1})
+    with pytest.raises(ValueError, match="lam must be in"):
+        objectives.parse(node | {"lam": 1.5})
