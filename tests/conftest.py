@@ -104,12 +104,22 @@ def smoke_run(tmp_path_factory) -> Path:
     return workdir
 
 
-def distillation(teacher, lam=0.0, temperature=1.0, cached=None, sha="a teacher file"):
+def schema_defaults(kind: str) -> dict:
+    """An objective node of ``kind`` with the schema's defaults (its only ones)."""
+    import yaml
+
+    schema = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
+    properties = schema["$defs"][kind]["properties"]
+    return {"kind": kind} | {k: p["default"] for k, p in properties.items() if "default" in p}
+
+
+def distillation(teacher, cached=None, sha="a teacher file", **settings):
     """A student's objective distilling from ``teacher`` (a model in memory; ``cached``: its
-    logits, read instead of running it)."""
-    from lskd.distill import Distillation
+    logits, read instead of running it); ``settings``: the node's, else the schema's defaults."""
+    from lskd import objectives
 
     view = "online" if cached is None else "cached"
-    objective = Distillation("teacher", lam, temperature, view)
+    node = schema_defaults("distillation") | {"teacher": "teacher", "teacher_logits": view}
+    objective = objectives.parse(node | settings)
     objective.use_teacher(teacher, sha, cached)
     return objective

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 import yaml
 
-from conftest import ROOT
+from conftest import ROOT, schema_defaults
 from lskd import objectives
 
 SRC = ROOT / "src" / "lskd"
@@ -47,8 +47,8 @@ def test_an_objective_kind_is_one_class_and_one_schema_entry(kind):
 
 
 def test_parse_reads_a_node_once_and_names_what_is_wrong():
-    node = {"kind": "distillation", "teacher": "t", "lam": 0.5, "temperature": 2.0,
-            "teacher_logits": "cached"}  # fmt: skip
+    given = {"teacher": "t", "lam": 0.5, "temperature": 2.0, "teacher_logits": "cached"}
+    node = schema_defaults("distillation") | given
     objective = objectives.parse(node)
     assert objectives.node(objective) == node and objectives.parse(str(node).replace("'", '"'))
     with pytest.raises(ValueError, match=r"^objective kind 'focal' is none of label_smoothing"):
