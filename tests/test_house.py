@@ -3,6 +3,7 @@ settings written in one class and one schema entry, with defaults in the schema 
 
 import ast
 import dataclasses
+import json
 
 import pytest
 import yaml
@@ -50,7 +51,7 @@ def test_parse_reads_a_node_once_and_names_what_is_wrong():
     given = {"teacher": "t", "lam": 0.5, "temperature": 2.0, "teacher_logits": "cached"}
     node = schema_defaults("distillation") | given
     objective = objectives.parse(node)
-    assert objectives.node(objective) == node and objectives.parse(str(node).replace("'", '"'))
+    assert objectives.node(objective) == node and objectives.parse(json.dumps(node)) == objective
     with pytest.raises(ValueError, match=r"^objective kind 'focal' is none of label_smoothing"):
         objectives.parse({"kind": "focal"})
     with pytest.raises(ValueError, match=r"^objective distillation: unknown beta; missing lam"):
