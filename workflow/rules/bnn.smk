@@ -21,7 +21,9 @@ rule bnn_step1:
     resources:
         **arguments.resources(config, "train"),
     params:
-        code=lambda wc: arguments.code("train", arguments.objective(config, wc.teacher, "bnn")),
+        code=lambda wc: arguments.code(
+            "train", arguments.objective(config, wc.teacher, "bnn")
+        ),
         tensorboard=arguments.tensorboard_flag(config),
         launch=arguments.launcher(config),
         data=paths.data_dir,
@@ -29,7 +31,9 @@ rule bnn_step1:
         arch="reactnet_resnet18_step1",
         init=[],
         recipe=json.dumps(config["recipes"][config["bnn"]["step1"]], sort_keys=True),
-        meta=lambda wc: arguments.run_meta(config, wc.teacher, int(wc.seed), "bnn", step=1),
+        meta=lambda wc: arguments.run_meta(
+            config, wc.teacher, int(wc.seed), "bnn", step=1
+        ),
         stem=config["bnn"]["stem"],
         objective=lambda wc: arguments.objective_json(config, wc.teacher, "bnn"),
         precision=arguments.precision_args(config),
@@ -60,4 +64,6 @@ use rule bnn_step1 as bnn_step2 with:
         arch="reactnet_resnet18",
         init=lambda wc, input: ["--init-from", input.step1],
         recipe=json.dumps(config["recipes"][config["bnn"]["step2"]], sort_keys=True),
-        meta=lambda wc: arguments.run_meta(config, wc.teacher, int(wc.seed), "bnn", step=2),
+        meta=lambda wc: arguments.run_meta(
+            config, wc.teacher, int(wc.seed), "bnn", step=2
+        ),

@@ -73,7 +73,9 @@ rule nmt_teacher:
         tensorboard=arguments.tensorboard_flag(config),
         model=json.dumps(config["nmt"]["model"], sort_keys=True),
         train=json.dumps(config["nmt"]["train"], sort_keys=True),
-        objective=lambda wc: arguments.objective_json(config, wc.teacher, "nmt_teachers"),
+        objective=lambda wc: arguments.objective_json(
+            config, wc.teacher, "nmt_teachers"
+        ),
         meta=lambda wc: arguments.nmt_meta(config, "teacher", wc.teacher, int(wc.seed)),
         out=paths.folder,
     shell:
