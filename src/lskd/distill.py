@@ -27,10 +27,14 @@ def kd_loss(
     give the same gradient; the value includes that entropy, which is why an LS teacher's
     distillation loss is higher (Figure 5).
     """
-    if temperature <= 0:
-        raise ValueError(f"temperature must be > 0, got {temperature}")
+    check_temperature(temperature)
     teacher_probs = F.softmax(teacher_logits.float() / temperature, dim=1)
     return soft_cross_entropy(student_logits.float() / temperature, teacher_probs) * temperature**2
+
+
+def check_temperature(temperature: float) -> None:
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
 
 
 def check_lam(lam: float) -> None:
@@ -78,8 +82,7 @@ class Distillation:
 
     def __post_init__(self):  # bad values fail before the data is loaded
         check_lam(self.lam)
-        if self.temperature <= 0:
-            raise ValueError(f"temperature must be > 0, got {self.temperature}")
+        check_temperature(self.temperature)
         if self.teacher_logits not in TEACHER_LOGITS:
             raise ValueError(f"teacher_logits {self.teacher_logits!r} is none of {TEACHER_LOGITS}")
 

@@ -94,3 +94,8 @@ def read_nmt_runs(final_paths) -> pd.DataFrame:
         return runs
     theirs = runs["teacher_alpha"] if "teacher_alpha" in runs else runs["alpha"]
     return runs.assign(teacher_alpha=theirs.where(runs.role == "student", runs["alpha"]))
+
+
+def test_bleu(test_json: str | Path) -> float:
+    """An NMT run's test BLEU, from its test.json (lskd nmt-test)."""
+    return json.loads(Path(test_json).read_text())["test_bleu"]

@@ -15,7 +15,6 @@ Frames (columns; ``key`` locates a model's per-image predictions, ``seed`` pairs
 - nmt: role, dataset, teacher_alpha, seed, test_bleu, ppl (validation perplexity), key
 """
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +32,7 @@ from lskd.paper.uncertainty import (
     combine,
     over_seeds,
 )
-from lskd.records import read_nmt_runs, read_runs
+from lskd.records import read_nmt_runs, read_runs, test_bleu
 
 
 @dataclass
@@ -405,7 +404,7 @@ def _nmt(final_paths) -> pd.DataFrame:
     return pd.DataFrame({
         "role": runs.role, "dataset": "test sentences", "teacher_alpha": runs.teacher_alpha,
         "seed": runs.seed,
-        "test_bleu": [json.loads((run / "test.json").read_text())["test_bleu"] for run in folders],
+        "test_bleu": [test_bleu(run / "test.json") for run in folders],
         "ppl": runs.valid_ppl_at_best, "key": [str(run / "test.generate.txt") for run in folders],
     })  # fmt: skip
 

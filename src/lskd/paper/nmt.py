@@ -2,7 +2,6 @@
 (best validation BLEU, perplexity, test BLEU), from the NMT runs' final.json, curve.csv and
 test.json. The paper gives Figure 7 as curves only, so there are no reference numbers."""
 
-import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -11,7 +10,7 @@ from matplotlib.ticker import MaxNLocator
 
 from lskd.paper import LS_COLORS
 from lskd.paper.results import fmt, seed_stats
-from lskd.records import read_nmt_runs
+from lskd.records import read_nmt_runs, test_bleu
 
 LABELS = {False: "teacher w/o LS", True: "teacher w/ LS (α=0.1)"}
 
@@ -22,7 +21,7 @@ def _runs(inputs) -> pd.DataFrame:
         if Path(final).parent != Path(test).parent:
             raise ValueError(f"{test} is not the test.json of {final}: give them in one order")
     runs = read_nmt_runs(inputs.nmt_finals)
-    runs["test_bleu"] = [json.loads(Path(p).read_text())["test_bleu"] for p in inputs.nmt_tests]
+    runs["test_bleu"] = [test_bleu(p) for p in inputs.nmt_tests]
     runs["ls"] = runs.teacher_alpha > 0
     return runs
 
