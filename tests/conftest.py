@@ -1,3 +1,4 @@
+import contextlib
 import gzip
 import re
 import shutil
@@ -91,6 +92,21 @@ def job_counts(dry_run_stdout: str) -> dict[str, int]:
     block = dry_run_stdout.split("Job stats:")[1].split("\n\n")[0]
     rows = re.findall(r"^(\w+)\s+(\d+)$", block, flags=re.M)
     return {name: int(n) for name, n in rows if name != "total"}
+
+
+@contextlib.contextmanager
+def scratch(tmp_path_factory, name: str, needs_gb: float = 0.0):
+    """A module fixture's folder, removed when the module ends: the rehearsal and the stand-in
+    environment hold gigabytes each, more than a CI disk has for both. ``needs_gb``: what it
+    will hold, checked first, so that a short disk fails here in one line, not in a job."""
+    path = tmp_path_factory.mktemp(name)
+    free = shutil.disk_usage(path).free / 1e9
+    if free < needs_gb:
+        pytest.fail(f"{path}: {free:.1f} GB free, {name} needs {needs_gb:.0f} GB; free some space")
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import FMNIST, ROOT, run_snakemake
+from conftest import FMNIST, ROOT, run_snakemake, scratch
 
 ENV_FILE = ROOT / "envs" / "lskd.yaml"
+ENV_GB = 7  # torch's CUDA build and the rest: 6.0 GB measured (du -sh of the folder)
 OUTSIDE_ENV = {"snakemake", "pygments"}  # Snakemake runs outside the rules' environment
 
 
@@ -57,19 +58,19 @@ def test_env_file_names_no_local_path():
 
 
 @pytest.fixture(scope="module")
-def conda_like_env(tmp_path_factory) -> Path:
+def conda_like_env(tmp_path_factory):
     """A fresh environment from the env file's pip list, installed as conda does it: the list
     written to a requirements file in a folder of its own, pip run from that folder."""
-    tmp = tmp_path_factory.mktemp("conda")
-    reqs = tmp / "condaenv.requirements.txt"
-    reqs.write_text("\n".join(pip_list(ENV_FILE)) + "\n")
-    env = tmp / "env"
-    subprocess.run([sys.executable, "-m", "venv", str(env)], check=True)
-    subprocess.run(
-        [str(env / "bin" / "pip"), "install", "-q", "-r", reqs.name],
-        cwd=tmp, check=True, capture_output=True,
-    )  # fmt: skip
-    return env
+    with scratch(tmp_path_factory, "conda", needs_gb=ENV_GB) as tmp:
+        reqs = tmp / "condaenv.requirements.txt"
+        reqs.write_text("\n".join(pip_list(ENV_FILE)) + "\n")
+        env = tmp / "env"
+        subprocess.run([sys.executable, "-m", "venv", str(env)], check=True)
+        subprocess.run(
+            [str(env / "bin" / "pip"), "install", "-q", "--no-cache-dir", "-r", reqs.name],
+            cwd=tmp, check=True, capture_output=True,
+        )  # fmt: skip
+        yield env
 
 
 @pytest.mark.workflow
@@ -88,3 +89,12 @@ def test_rules_run_the_workflows_code_in_an_env_without_lskd(conda_like_env, tmp
     assert (tmp_path / target).stat().st_size > 0, proc.stdout
     log = (tmp_path / "results/logs/teachers/fmnist/resnet18_seed0.log").read_text()
     assert "epoch 1:" in log
+
+
+def test_a_scratch_folder_is_removed_after_and_a_short_disk_fails_first(tmp_path_factory):
+    with scratch(tmp_path_factory, "small") as path:
+        (path / "model.pt").write_bytes(b"weights")
+    assert not path.exists()
+    with pytest.raises(pytest.fail.Exception, match=r"GB free, huge needs 1000000 GB"):
+        with scratch(tmp_path_factory, "huge", needs_gb=1e6):
+            pass

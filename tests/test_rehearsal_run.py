@@ -11,13 +11,16 @@ import pytest
 import torch
 import yaml
 
-from conftest import ROOT, run_snakemake
+from conftest import ROOT, run_snakemake, scratch
 from lskd import rehearsal
 from lskd.paper import outputs
 from lskd.workflow import checks, config_file, targets
 
 pytestmark = pytest.mark.workflow
 
+# the paper's architectures at full size, 111 model files and the stand-in weights: 6.0 GB
+# measured (du -sh of the folder after the module), so ask for a little more
+REHEARSAL_GB = 7
 EARLY = [  # run before the partial target: one teacher pair of ImageNet, evaluated
     "results/imagenet/teachers/r50/seed0/eval/eval.json",
     "results/imagenet/teachers/r50_ls/seed0/eval/eval.json",
@@ -29,19 +32,20 @@ def rehearsed(tmp_path_factory):
     """The rehearsal's folder after: a teacher pair, the partial target (kept as partial_early),
     the whole DAG, the partial target again and both reports; its config as the workflow fills
     it."""
-    workdir = tmp_path_factory.mktemp("rehearsal")
-    path = rehearsal.write(workdir, ROOT / "configs/paper.yaml")
-    run_snakemake(workdir, *EARLY, configfile=path)
-    run_snakemake(workdir, "--nolock", "partial", configfile=path)
-    shutil.copytree(workdir / "results/partial", workdir / "partial_early")
-    run_snakemake(workdir, configfile=path)  # the whole DAG
-    run_snakemake(workdir, "partial", configfile=path)  # rebuilt: every run has finished now
-    run_snakemake(workdir, "--report", "results/report.html", configfile=path)
-    run_snakemake(workdir, "--report", "results/partial_report.html", "partial", configfile=path)
-    config = yaml.safe_load(path.read_text())
-    config_file.validate_schema(config, str(ROOT / "workflow/schemas/config.schema.yaml"))
-    checks.check(config)
-    return workdir, path, config
+    with scratch(tmp_path_factory, "rehearsal", needs_gb=REHEARSAL_GB) as workdir:
+        path = rehearsal.write(workdir, ROOT / "configs/paper.yaml")
+        run_snakemake(workdir, *EARLY, configfile=path)
+        run_snakemake(workdir, "--nolock", "partial", configfile=path)
+        shutil.copytree(workdir / "results/partial", workdir / "partial_early")
+        run_snakemake(workdir, configfile=path)  # the whole DAG
+        run_snakemake(workdir, "partial", configfile=path)  # rebuilt: every run has finished now
+        run_snakemake(workdir, "--report", "results/report.html", configfile=path)
+        report = ("--report", "results/partial_report.html", "partial")
+        run_snakemake(workdir, *report, configfile=path)
+        config = yaml.safe_load(path.read_text())
+        config_file.validate_schema(config, str(ROOT / "workflow/schemas/config.schema.yaml"))
+        checks.check(config)
+        yield workdir, path, config
 
 
 def test_every_rule_of_the_paper_dag_ran_and_every_output_is_there(rehearsed):
