@@ -70,3 +70,14 @@ def test_the_rehearsal_writes_data_weights_and_a_config_snakemake_plans(tmp_path
     )
     config_file.validate_schema(config, str(ROOT / "workflow/schemas/config.schema.yaml"))
     checks.check(config)  # every dataset, weight file and Figure 1 class is found
+
+
+def test_a_disk_too_small_for_the_rehearsal_is_a_one_line_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(rehearsal, "DISK_GB", 1e6)  # more than any disk here
+    monkeypatch.setattr("sys.argv", ["rehearsal", str(tmp_path / "out")])
+    with pytest.raises(SystemExit) as exit:
+        rehearsal.main()
+    assert exit.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert f"{tmp_path / 'out'}: " in error and "GB free; the rehearsal writes about" in error
+    assert not (tmp_path / "out/rehearsal.yaml").exists()
