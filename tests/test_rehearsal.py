@@ -79,5 +79,5 @@ def test_a_disk_too_small_for_the_rehearsal_is_a_one_line_error(tmp_path, monkey
         rehearsal.main()
     assert exit.value.code == 2
     error = capsys.readouterr().err.strip().splitlines()[-1]
-    assert f"{tmp_path / 'out'}: " in error and "GB free; the rehearsal writes about" in error
+    assert f"{tmp_path / 'out'}: " in error and "GB free; the rehearsal needs about" in error
     assert not (tmp_path / "out/rehearsal.yaml").exists()

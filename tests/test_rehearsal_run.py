@@ -18,9 +18,7 @@ from lskd.workflow import checks, config_file, targets
 
 pytestmark = pytest.mark.workflow
 
-# the paper's architectures at full size, 111 model files and the stand-in weights: 6.0 GB
-# measured (du -sh of the folder after the module), so ask for a little more
-REHEARSAL_GB = 7
+REHEARSAL_GB = rehearsal.DISK_GB  # the paper's models at full size
 EARLY = [  # run before the partial target: one teacher pair of ImageNet, evaluated
     "results/imagenet/teachers/r50/seed0/eval/eval.json",
     "results/imagenet/teachers/r50_ls/seed0/eval/eval.json",

@@ -183,7 +183,7 @@ def main() -> None:
     Path(args.out).mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(args.out).free / 1e9
     if free < DISK_GB:
-        p.error(f"{args.out}: {free:.1f} GB free; the rehearsal writes about {DISK_GB} GB (the "
+        p.error(f"{args.out}: {free:.1f} GB free; the rehearsal needs about {DISK_GB} GB (the "
                 "paper's models at full size): free some space or name another folder")  # fmt: skip
     sizes = {k: getattr(args, k) for k in names}
     print(write(args.out, args.paper, {k: v for k, v in sizes.items() if v is not None}))
