@@ -4,6 +4,8 @@ settings written in one class and one schema entry, with defaults in the schema 
 import ast
 import dataclasses
 import json
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -29,6 +31,21 @@ def test_no_function_is_longer_than_sixty_lines():
 def test_the_workflow_rooms_stay_under_four_hundred_lines():
     sizes = {p.name: len(p.read_text().splitlines()) for p in (SRC / "workflow").glob("*.py")}
     assert sizes and max(sizes.values()) <= 400, sizes
+
+
+def test_the_workflow_reads_its_modules_without_importing_torch():
+    """Snakemake imports them at every start, and again in every SLURM job: torch's import is a
+    second of each (it was, through the objectives registry's type hints)."""
+    snakefile = (ROOT / "Snakefile").read_text() + "".join(
+        p.read_text() for p in (ROOT / "workflow/rules").glob("*.smk")
+    )
+    imports = [line for line in snakefile.splitlines() if line.startswith(("from lskd", "import"))]
+    assert any("lskd.workflow" in line for line in imports), imports
+    check = "\n".join(
+        imports + ["import sys", "print(sorted(set(sys.modules) & {'torch', 'fairseq'}))"]
+    )
+    out = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 @pytest.mark.parametrize("kind", sorted(objectives.KINDS))

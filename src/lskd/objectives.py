@@ -14,14 +14,17 @@ distillation loss reruns students and not teachers (lskd.fingerprint follows imp
 its objective's module with ``module_of``).
 """
 
+from __future__ import annotations
+
 import dataclasses
 import importlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import torch
+if TYPE_CHECKING:  # annotations only: the workflow reads the registry without importing torch
+    import torch
 
 KINDS = {  # kind -> "module:class"
     "label_smoothing": "lskd.losses:LabelSmoothing",
