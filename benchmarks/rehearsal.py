@@ -43,6 +43,8 @@ def main() -> None:
     p.add_argument("--keep", help="write the rehearsal here and keep it (default: a temp folder)")
     args = p.parse_args()
     folder = Path(args.keep or tempfile.mkdtemp(prefix="rehearsal-"))
+    if problem := rehearsal.disk_shortfall(folder):
+        sys.exit(problem)
     start = time.perf_counter()
     config = rehearsal.write(folder, ROOT / "configs/paper.yaml")
     written = time.perf_counter() - start

@@ -172,6 +172,17 @@ def write(
     return path
 
 
+def disk_shortfall(out: str | Path) -> str | None:
+    """Why ``out`` (made if missing) has no room for the rehearsal's run, or None: checked
+    before anything is written, by every entry that runs it."""
+    Path(out).mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(out).free / 1e9
+    if free >= DISK_GB:
+        return None
+    return (f"{out}: {free:.1f} GB free; the rehearsal needs about {DISK_GB} GB (the paper's "
+            "models at full size): free some space or name another folder")  # fmt: skip
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("out")
@@ -180,11 +191,8 @@ def main() -> None:
     for size in names:
         p.add_argument(f"--{size.replace('_', '-')}", type=int, help="(default: the CPU's)")
     args = p.parse_args()
-    Path(args.out).mkdir(parents=True, exist_ok=True)
-    free = shutil.disk_usage(args.out).free / 1e9
-    if free < DISK_GB:
-        p.error(f"{args.out}: {free:.1f} GB free; the rehearsal needs about {DISK_GB} GB (the "
-                "paper's models at full size): free some space or name another folder")  # fmt: skip
+    if problem := disk_shortfall(args.out):
+        p.error(problem)
     sizes = {k: getattr(args, k) for k in names}
     print(write(args.out, args.paper, {k: v for k, v in sizes.items() if v is not None}))
 
