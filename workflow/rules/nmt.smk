@@ -103,7 +103,9 @@ rule nmt_export_topk:
         **arguments.resources(config, "evaluate"),
     params:
         code=arguments.code("nmt-export-topk"),
-        objective=lambda wc: arguments.objective_json(config, wc.teacher, "nmt_students"),
+        objective=lambda wc: arguments.objective_json(
+            config, wc.teacher, "nmt_students"
+        ),
     shell:
         "python -m lskd nmt-export-topk --teacher {input.teacher:q} --data-bin {input.data_bin:q}"
         " --objective {params.objective:q} --out {output:q}"
@@ -132,7 +134,9 @@ rule nmt_student:
         tensorboard=arguments.tensorboard_flag(config),
         model=json.dumps(config["nmt"]["model"], sort_keys=True),
         train=json.dumps(config["nmt"]["train"], sort_keys=True),
-        objective=lambda wc: arguments.objective_json(config, wc.teacher, "nmt_students"),
+        objective=lambda wc: arguments.objective_json(
+            config, wc.teacher, "nmt_students"
+        ),
         source=lambda wc, input: (
             ["--topk-file", input.topk]
             if "topk" in input.keys()
