@@ -19,7 +19,8 @@ from lskd.data.manifest import load_split
 from lskd.distill import Distillation
 from lskd.inference import load_model
 from lskd.losses import LabelSmoothing
-from lskd.train import Recipe, train
+from lskd.recipe import Recipe
+from lskd.train import train
 
 
 def epoch_seconds(data, out, arch, recipe, precision, objective=None) -> float:

@@ -19,7 +19,7 @@ from conftest import ROOT
 from lskd import cli
 from lskd.evaluate import load_predictions, predictions
 from lskd.metrics import stability
-from lskd.paper import claims, evidence, fig1
+from lskd.paper import claims, fig1, resampled, sentence_bleu
 from lskd.paper.evidence import RunEvidence
 from lskd.paper.reference_evidence import PaperEvidence, load_reference
 from lskd.paper.verdicts import DESCRIBED, SETTINGS
@@ -475,11 +475,11 @@ def test_per_image_statistics_match_the_metrics_code():
     probs = torch.softmax(logits, dim=1)
     every = np.arange(400)[None]
     payload = (arrays["label"].astype(int), arrays["true_prob"].astype(float), 7)
-    assert evidence._intra_class_std(payload, every)[0] == pytest.approx(
+    assert resampled.intra_class_std(payload, every)[0] == pytest.approx(
         stability.intra_class_std(probs, labels), rel=1e-6
     )
     vectors = (arrays["label"].astype(int), np.exp(arrays["log_probs"].astype(np.float32)), 7)
-    assert evidence._inter_class_variance(vectors, every)[0] == pytest.approx(
+    assert resampled.inter_class_variance(vectors, every)[0] == pytest.approx(
         stability.inter_class_variance(probs, labels), rel=1e-2
     )
     assert (arrays["pred"] == probs.argmax(1).numpy()).all()
@@ -495,12 +495,12 @@ def test_bleu_from_sentence_statistics_is_sacrebleus_corpus_bleu():
     log = "\n".join(
         f"T-{i}\t{r}\nH-{i}\t-0.5\t{h}" for i, (h, r) in enumerate(zip(hyps, refs, strict=True))
     )
-    sentence_stats = evidence._sentence_stats(log)
-    ours = evidence._bleu(sentence_stats, np.array([[0, 1, 2], [2, 2, 0]]))
-    resampled = [(hyps, refs), ([hyps[i] for i in (2, 2, 0)], [refs[i] for i in (2, 2, 0)])]
+    sentence_stats = sentence_bleu.sentence_stats(log)
+    ours = resampled.bleu(sentence_stats, np.array([[0, 1, 2], [2, 2, 0]]))
+    drawn = [(hyps, refs), ([hyps[i] for i in (2, 2, 0)], [refs[i] for i in (2, 2, 0)])]
     theirs = [
         sacrebleu.corpus_bleu(h, [r], tokenize="none", smooth_method="none", force=True)
-        for h, r in resampled
+        for h, r in drawn
     ]
     assert ours == pytest.approx([t.score for t in theirs])
 

@@ -17,6 +17,7 @@ WORKER = """
 import sys, torch
 from torch import nn
 import lskd.train as train
+from lskd.recipe import Recipe
 from lskd.losses import LabelSmoothing
 
 def small_net(arch, num_classes, in_channels, stem, weights=None):
@@ -35,7 +36,7 @@ def keep_model(model, world):  # to save every rank's weights, not only rank 0's
 train.build_model = small_net
 train.distributed.wrap = keep_model
 data, out = sys.argv[1], sys.argv[2]
-recipe = train.Recipe(epochs=1, lr=0.2, batch_size=45, weight_decay=1e-3)
+recipe = Recipe(epochs=1, lr=0.2, batch_size=45, weight_decay=1e-3)
 train.train(data, out, "small", recipe, LabelSmoothing(0.1), seed=1, precision="fp32")
 torch.save(trained["model"].state_dict(), f"{out}/rank{trained['rank']}.pt")
 """

@@ -28,9 +28,10 @@ def test_no_function_is_longer_than_sixty_lines():
     assert not long, long
 
 
-def test_the_workflow_rooms_stay_under_four_hundred_lines():
-    sizes = {p.name: len(p.read_text().splitlines()) for p in (SRC / "workflow").glob("*.py")}
-    assert sizes and max(sizes.values()) <= 400, sizes
+def test_no_module_is_longer_than_four_hundred_lines():
+    sizes = {str(p.relative_to(SRC)): len(p.read_text().splitlines()) for p in SRC.rglob("*.py")}
+    assert "workflow/checks.py" in sizes, sorted(sizes)
+    assert not {name: n for name, n in sizes.items() if n > 400}, "split these into rooms"
 
 
 def test_the_workflow_reads_its_modules_without_importing_torch():

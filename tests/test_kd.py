@@ -13,7 +13,8 @@ from lskd.distill import kd_loss, mixed_kd_loss
 from lskd.inference import load_model
 from lskd.losses import LabelSmoothing
 from lskd.models import build_model
-from lskd.train import Recipe, train
+from lskd.recipe import Recipe
+from lskd.train import train
 
 
 def logits_pair(seed=0, n=16, k=10):

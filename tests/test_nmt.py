@@ -25,7 +25,7 @@ from lskd.nmt import corpus, prepare, runs
 from lskd.nmt.checkpoint import FAIRSEQ_TYPES
 from lskd.nmt.teacher import TopkCache, load_teacher
 from lskd.nmt.word_kd import WordKDCriterion
-from lskd.paper.evidence import hypotheses_and_references
+from lskd.paper.sentence_bleu import hypotheses_and_references
 
 DING = "/usr/share/trans/de-en"
 

@@ -20,7 +20,8 @@ from lskd.data.manifest import curate
 from lskd.evaluate import evaluate
 from lskd.losses import LabelSmoothing
 from lskd.paper import environment
-from lskd.train import Recipe, train
+from lskd.recipe import Recipe
+from lskd.train import train
 
 FIELDS = {"lskd", "git_commit", "git_dirty", "python", "torch", "torchvision", "fairseq",
           "snakemake", "cpu", "gpu", "gpus", "processes", "precision", "precision_choice",

@@ -17,7 +17,8 @@ from lskd.data.manifest import curate
 from lskd.inference import load_model
 from lskd.losses import LabelSmoothing
 from lskd.models import build_model
-from lskd.train import Recipe, train
+from lskd.recipe import Recipe, steps_per_epoch
+from lskd.train import train
 
 RECIPE = Recipe(epochs=2, lr=0.05, batch_size=32, milestones=[1])
 
@@ -297,7 +298,7 @@ def test_onecycle_steps_per_batch_and_resumes_exactly(data, tmp_path, monkeypatc
     monkeypatch.setattr(train_module, "train_step", record)
     recipe = Recipe(epochs=2, lr=0.05, batch_size=16, schedule="onecycle", warmup_epochs=1)
     train(data, tmp_path / "a", "cifar_resnet8", recipe, LabelSmoothing(0.0), stem="small")
-    per_epoch = train_module.steps_per_epoch(120, recipe)  # 8 batches of 120 images
+    per_epoch = steps_per_epoch(120, recipe)  # 8 batches of 120 images
     assert per_epoch == 8 and len(lrs) == 16
     assert lrs[0] == pytest.approx(0.005) and max(lrs) == pytest.approx(0.05, rel=0.02)
     assert lrs.index(max(lrs)) in (7, 8) and lrs[-1] < 0.005 and lrs == sorted(lrs[:8]) + lrs[8:]

@@ -14,7 +14,8 @@ from lskd import checkpoint
 from lskd.cli import main
 from lskd.inference import load_model
 from lskd.losses import LabelSmoothing
-from lskd.train import Recipe, train
+from lskd.recipe import Recipe
+from lskd.train import train
 
 RECIPE = Recipe(epochs=3, lr=0.05, batch_size=32, milestones=[2])
 

@@ -28,7 +28,7 @@ def train(args):
     import torch
 
     from lskd import objectives
-    from lskd.train import Recipe
+    from lskd.recipe import Recipe
     from lskd.train import train as run
 
     torch.set_num_threads(args.threads)

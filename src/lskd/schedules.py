@@ -1,5 +1,5 @@
 """A recipe's schedule keys checked against the epochs they apply to (torch-free: the config
-check runs it at parse time, ``lskd.train.Recipe`` again for any caller).
+check runs it at parse time, ``lskd.recipe.Recipe`` again for any caller).
 
 Silent otherwise: ``MultiStepLR`` never reaches a milestone at or past the last epoch (the
 learning rate never decays), a linear or one-cycle schedule ignores ``milestones``, and a warm-up

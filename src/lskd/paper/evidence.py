@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from lskd.evaluate import load_predictions
-from lskd.paper import fig1
+from lskd.paper import fig1, resampled, sentence_bleu
 from lskd.paper.uncertainty import (
     UNDEFINED,
     Estimate,
@@ -50,58 +50,20 @@ class Evidence:
         raise NotImplementedError
 
 
-# Per-image statistics, vectorised over bootstrap resamples: ``idx`` has shape (B, items).
-def _mean(values, idx):
-    return values[idx].mean(axis=-1)
-
-
-def _intra_class_std(payload, idx):
-    """Algorithm 1 (as lskd.metrics.stability) on each resample."""
-    label, prob, k = payload
-    lab, p = label[idx], prob[idx]
-    b = lab.shape[0]
-    flat = (lab + k * np.arange(b)[:, None]).ravel()
-    count = np.bincount(flat, minlength=b * k).reshape(b, k)
-    s1 = np.bincount(flat, p.ravel(), b * k).reshape(b, k)
-    s2 = np.bincount(flat, (p * p).ravel(), b * k).reshape(b, k)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        std = np.sqrt(np.clip((s2 - s1 * s1 / count) / (count - 1), 0, None))
-    return np.nanmean(np.where(count >= 2, std, np.nan), axis=1)
-
-
-def _inter_class_variance(payload, idx):
-    """Eq. 5 on each resample: class-mean probability vectors against the overall mean."""
-    label, probs, k = payload
-    p = probs[idx]
-    onehot = np.eye(k, dtype=np.float32)[label[idx]]
-    count = onehot.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means = np.einsum("bnc,bnk->bck", onehot, p) / count[..., None]
-    dist = ((means - p.mean(axis=1)[:, None, :]) ** 2).sum(axis=-1)
-    return np.nanmean(np.where(count > 0, dist, np.nan), axis=1)
-
-
-def _bleu(sentence_stats, idx):
-    """Corpus BLEU (unsmoothed, as fairseq) of each resample from per-sentence statistics:
-    hypothesis length, reference length, matches and totals of 1- to 4-grams."""
-    s = sentence_stats[idx].sum(axis=1)
-    sys_len, ref_len, correct, total = s[:, 0], s[:, 1], s[:, 2:6], s[:, 6:10]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_precision = np.log(correct / total).mean(axis=1)
-        brevity = np.where(sys_len < ref_len, np.exp(1 - ref_len / sys_len), 1.0)
-    return np.nan_to_num(100 * brevity * np.exp(log_precision))
-
-
 # metric -> (frame column, payload of a row or None, vectorised statistic); no payload: the
 # interval covers the seeds only (training loss, perplexity: no per-image numbers)
 METRICS = {
-    "top1": ("top1", lambda ev, r: ev.correct(r["key"]), _mean),
-    "teacher_top1": ("teacher_top1", lambda ev, r: ev.correct(r["teacher_key"]), _mean),
-    "stability": ("stability", lambda ev, r: ev.per_class(r["key"], False), _intra_class_std),
-    "inter": ("inter", lambda ev, r: ev.per_class(r["key"], True), _inter_class_variance),
-    "val_kd_loss": ("val_kd_loss", lambda ev, r: ev.kd_loss(r, kl=False), _mean),
-    "val_kl": ("val_kl", lambda ev, r: ev.kd_loss(r, kl=True), _mean),
-    "test_bleu": ("test_bleu", lambda ev, r: ev.sentence_stats(r["key"]), _bleu),
+    "top1": ("top1", lambda ev, r: ev.correct(r["key"]), resampled.mean),
+    "teacher_top1": ("teacher_top1", lambda ev, r: ev.correct(r["teacher_key"]), resampled.mean),
+    "stability": (
+        "stability",
+        lambda ev, r: ev.per_class(r["key"], False),
+        resampled.intra_class_std,
+    ),
+    "inter": ("inter", lambda ev, r: ev.per_class(r["key"], True), resampled.inter_class_variance),
+    "val_kd_loss": ("val_kd_loss", lambda ev, r: ev.kd_loss(r, kl=False), resampled.mean),
+    "val_kl": ("val_kl", lambda ev, r: ev.kd_loss(r, kl=True), resampled.mean),
+    "test_bleu": ("test_bleu", lambda ev, r: ev.sentence_stats(r["key"]), resampled.bleu),
     "train_loss": ("train_loss", None, None),
     "ppl": ("ppl", None, None),
 }
@@ -158,7 +120,7 @@ class RunEvidence(Evidence):
         if not isinstance(key, str) or not Path(key).exists():
             return None
         if key not in self._loaded:
-            self._loaded[key] = _sentence_stats(Path(key).read_text(encoding="utf-8"))
+            self._loaded[key] = sentence_bleu.sentence_stats(Path(key).read_text(encoding="utf-8"))
         return self._loaded[key]
 
     def estimate(self, terms, metric):
@@ -299,31 +261,6 @@ def _projected(path, split: str):
         index = data["class_index"]
         points = fig1.project(data[f"{split}_features"], data["templates"][index])
         return points, data[f"{split}_labels"], tuple(index)
-
-
-def hypotheses_and_references(generate_log: str) -> list[tuple[str, str]]:
-    """fairseq-generate's (H-, T-) lines of each sentence that has both, in sentence order."""
-    lines = {}
-    for line in generate_log.splitlines():
-        kind, _, rest = line.partition("-")
-        if kind in ("H", "T") and rest[:1].isdigit():
-            index, *fields = rest.split("\t")
-            lines[kind, int(index)] = fields[-1]
-    ids = sorted(i for kind, i in lines if kind == "T" and ("H", i) in lines)
-    return [(lines["H", i], lines["T", i]) for i in ids]
-
-
-def _sentence_stats(generate_log: str) -> np.ndarray | None:
-    """Per test sentence of a fairseq-generate log: hypothesis and reference lengths, 1- to
-    4-gram matches and totals, counted by sacrebleu on the tokenised text fairseq scores."""
-    from sacrebleu.metrics import BLEU
-
-    pairs = hypotheses_and_references(generate_log)
-    if not pairs:
-        return None
-    bleu = BLEU(tokenize="none", smooth_method="none", force=True, effective_order=True)
-    scores = [bleu.sentence_score(hyp, [ref]) for hyp, ref in pairs]
-    return np.array([[s.sys_len, s.ref_len, *s.counts, *s.totals] for s in scores], dtype=float)
 
 
 TEACHERS = ["dataset", "num_classes", "long_tail", "name", "arch", "recipe", "alpha", "seed",
