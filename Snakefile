@@ -1,7 +1,6 @@
 # lskd: Shen et al. (ICLR 2021), "Is Label Smoothing Truly Incompatible with Knowledge
 # Distillation", as one workflow. The default config is used only when no --configfile is given,
 # so configs/smoke.yaml and configs/paper.yaml replace it instead of merging into it.
-import json
 import os
 import sys
 

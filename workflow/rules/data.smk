@@ -13,7 +13,7 @@ rule curate:
         "../../envs/lskd.yaml"
     params:
         code=arguments.code("curate"),
-        spec=lambda wc: json.dumps(config["datasets"][wc.dataset], sort_keys=True),
+        spec=lambda wc: arguments.as_json(config["datasets"][wc.dataset]),
         require=lambda wc: arguments.required_classes(config, wc.dataset),
         out=paths.folder,
     shell:

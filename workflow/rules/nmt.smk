@@ -21,7 +21,7 @@ rule nmt_prepare:
         "../../envs/lskd.yaml"
     params:
         code=arguments.code("nmt-prepare"),
-        spec=json.dumps(config["nmt"]["corpus"], sort_keys=True),
+        spec=arguments.as_json(config["nmt"]["corpus"]),
         merges=config["nmt"]["bpe_merges"],
         out=paths.folder,
     shell:
@@ -71,8 +71,8 @@ rule nmt_teacher:
     params:
         code=arguments.code("nmt-train"),
         tensorboard=arguments.tensorboard_flag(config),
-        model=json.dumps(config["nmt"]["model"], sort_keys=True),
-        train=json.dumps(config["nmt"]["train"], sort_keys=True),
+        model=arguments.as_json(config["nmt"]["model"]),
+        train=arguments.as_json(config["nmt"]["train"]),
         objective=lambda wc: arguments.objective_json(
             config, wc.teacher, "nmt_teachers"
         ),
@@ -132,8 +132,8 @@ rule nmt_student:
     params:
         code=arguments.code("nmt-train"),
         tensorboard=arguments.tensorboard_flag(config),
-        model=json.dumps(config["nmt"]["model"], sort_keys=True),
-        train=json.dumps(config["nmt"]["train"], sort_keys=True),
+        model=arguments.as_json(config["nmt"]["model"]),
+        train=arguments.as_json(config["nmt"]["train"]),
         objective=lambda wc: arguments.objective_json(
             config, wc.teacher, "nmt_students"
         ),

@@ -77,7 +77,7 @@ rule claims:
         "../../envs/lskd.yaml"
     params:
         code=arguments.code("claims"),
-        settings=json.dumps(config["claims"], sort_keys=True),
+        settings=arguments.as_json(config["claims"]),
     shell:
         "python -m lskd claims --teachers {input.teachers:q} --students {input.students:q}"
         " --bnn {input.bnn:q} --infos {input.infos:q}"
@@ -103,7 +103,7 @@ rule claims_paper:
     params:
         code=arguments.code("claims"),
         reference=reference_digest(),  # lskd/paper/reference/*.csv
-        settings=json.dumps(config["claims"], sort_keys=True),
+        settings=arguments.as_json(config["claims"]),
     shell:
         "python -m lskd claims --reference --settings {params.settings:q} --out {output:q}"
         " > {log:q} 2>&1"
@@ -187,6 +187,6 @@ rule partial:
     params:
         code=arguments.partial_code(),
         finished=targets.finished_records(config),
-        config=json.dumps(config, sort_keys=True),
+        config=arguments.as_json(config),
     shell:
         "python -m lskd.partial --config {params.config:q} --out {output:q} > {log:q} 2>&1"

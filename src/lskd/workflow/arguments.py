@@ -66,9 +66,15 @@ def objective(config: dict, name: str, kind: str = "teachers") -> dict:
     return config[kind][name]["objective"]
 
 
+def as_json(node) -> str:
+    """A config node as one command-line value: keys sorted, so that the same node is the same
+    argument (a rule param reruns its rule only when the node changes)."""
+    return json.dumps(node, sort_keys=True)
+
+
 def objective_json(config: dict, name: str, kind: str = "teachers") -> str:
     """``--objective``: the node as one JSON value."""
-    return json.dumps(objective(config, name, kind), sort_keys=True)
+    return as_json(objective(config, name, kind))
 
 
 def required_classes(config: dict, dataset: str) -> list[str]:
@@ -96,7 +102,7 @@ def partial_code() -> str:
 
 
 def recipe_json(config: dict, name: str, kind: str = "teachers") -> str:
-    return json.dumps(config["recipes"][config[kind][name]["recipe"]], sort_keys=True)
+    return as_json(config["recipes"][config[kind][name]["recipe"]])
 
 
 def weights_flag(config: dict, teacher: str) -> list[str]:
