@@ -3,11 +3,14 @@ runs the same DAG): writes it to a temporary folder, runs the whole DAG with sna
 the wall time, the jobs, and the time summed per rule beside the CPU it ran on.
 
     python benchmarks/rehearsal.py [--cores 2] [--keep DIR]
+
+Without --keep the folder (about 12 GB) is removed at the end, whether the run passed or not.
 """
 
 import argparse
 import csv
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -43,18 +46,26 @@ def main() -> None:
     p.add_argument("--keep", help="write the rehearsal here and keep it (default: a temp folder)")
     args = p.parse_args()
     folder = Path(args.keep or tempfile.mkdtemp(prefix="rehearsal-"))
+    try:
+        rehearse(folder, args.cores)
+    finally:
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def rehearse(folder: Path, cores: int) -> None:
     if problem := rehearsal.disk_shortfall(folder):
         sys.exit(problem)
     start = time.perf_counter()
     config = rehearsal.write(folder, ROOT / "configs/paper.yaml")
     written = time.perf_counter() - start
     cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--cores",
-           str(args.cores), "--quiet", "--configfile", str(config)]  # fmt: skip
+           str(cores), "--quiet", "--configfile", str(config)]  # fmt: skip
     start = time.perf_counter()
     subprocess.run(cmd, cwd=folder, check=True)
     wall = time.perf_counter() - start
     seconds = per_rule(folder / "results")
-    print(f"CPU: {cpu_model()}, {args.cores} cores")
+    print(f"CPU: {cpu_model()}, {cores} cores")
     print(f"rehearsal data, weights and config written in {written:.0f} s ({folder})")
     print(f"whole DAG: {sum(map(len, seconds.values()))} jobs in {wall / 60:.1f} min wall")
     print(f"{'rule':24} {'jobs':>5} {'sum s':>8} {'mean s':>7}")
