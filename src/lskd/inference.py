@@ -1,6 +1,6 @@
 """Running a trained model: the device, its precision (``lskd.precision``), loading our model
 files, and logits on unaugmented images. Training, evaluation, Figure 1's features and the
-teacher cache share it."""
+teachers' logits (``lskd.teacher_logits``) share it."""
 
 from pathlib import Path
 
