@@ -30,7 +30,7 @@ rule bnn_step1:
         out=paths.folder,
         arch="reactnet_resnet18_step1",
         init=[],
-        recipe=arguments.as_json(config["recipes"][config["bnn"]["step1"]]),
+        recipe=arguments.recipe_json(config, None, "bnn", step=1),
         meta=lambda wc: arguments.run_meta(
             config, wc.teacher, int(wc.seed), "bnn", step=1
         ),
@@ -63,7 +63,7 @@ use rule bnn_step1 as bnn_step2 with:
     params:
         arch="reactnet_resnet18",
         init=lambda wc, input: ["--init-from", input.step1],
-        recipe=arguments.as_json(config["recipes"][config["bnn"]["step2"]]),
+        recipe=arguments.recipe_json(config, None, "bnn", step=2),
         meta=lambda wc: arguments.run_meta(
             config, wc.teacher, int(wc.seed), "bnn", step=2
         ),

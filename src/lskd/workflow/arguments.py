@@ -101,8 +101,14 @@ def partial_code() -> str:
     return fingerprint.module_fingerprint(SRC, tuple(sorted(modules)))
 
 
-def recipe_json(config: dict, name: str, kind: str = "teachers") -> str:
-    return as_json(config["recipes"][config[kind][name]["recipe"]])
+def recipe_name(config: dict, name: str | None, kind: str = "teachers", step=None) -> str:
+    """The recipe a run trains with: its entry's, or a ReActNet step's (``bnn.step<step>``)."""
+    return config["bnn"][f"step{step}"] if kind == "bnn" else config[kind][name]["recipe"]
+
+
+def recipe_json(config: dict, name: str | None, kind: str = "teachers", step=None) -> str:
+    """``--recipe``: the run's recipe node (``recipe_name``) as one JSON value."""
+    return as_json(config["recipes"][recipe_name(config, name, kind, step)])
 
 
 def weights_flag(config: dict, teacher: str) -> list[str]:
@@ -116,10 +122,8 @@ def weights_flag(config: dict, teacher: str) -> list[str]:
 def run_meta(config: dict, name: str, seed: int, kind: str = "teachers", step=None) -> str:
     """The ``--meta`` of a run (its identity in final.json, ``lskd.records``): ``kind`` and
     ``name`` as for ``run_dir``; a ReActNet run is named after its teacher."""
-    if kind == "bnn":
-        recipe, role = config["bnn"][f"step{step}"], "student"
-    else:
-        recipe, role = config[kind][name]["recipe"], "teacher" if kind == "teachers" else "student"
+    recipe = recipe_name(config, name, kind, step)
+    role = "teacher" if kind == "teachers" else "student"
     dataset = dataset_of(config, name, "students" if kind == "students" else "teachers")
     return records.identity(role, name, seed, dataset=dataset, recipe=recipe, step=step)
 
